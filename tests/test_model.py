@@ -1,0 +1,73 @@
+"""Each kind's forward math against a hand computation; shapes; initialisation."""
+
+import pytest
+import torch
+
+from toymodel import ToyModel
+
+
+def _hand_forward(W, b, x, kind):
+    """Loop-by-hand version of the paper's equations for one instance: W [n, m], b [n], x [n]."""
+    n, m = len(W), len(W[0])
+    h = [sum(W[i][j] * x[i] for i in range(n)) for j in range(m)]
+    if kind == "relu_hidden":
+        h = [max(v, 0.0) for v in h]
+    y = [sum(W[i][j] * h[j] for j in range(m)) + b[i] for i in range(n)]
+    return y if kind == "linear" else [max(v, 0.0) for v in y]
+
+
+@pytest.mark.parametrize("kind", ["relu_output", "linear", "relu_hidden"])
+def test_forward_matches_hand_computation(kind):
+    model = ToyModel(4, 2, n_instances=3, kind=kind, seed=3)
+    with torch.no_grad():
+        model.b.copy_(torch.randn(3, 4) * 0.3)
+    x = torch.randn(5, 3, 4)  # signed inputs exercise both ReLUs
+    out = model(x)
+    assert out.shape == (5, 3, 4)
+    for batch in range(5):
+        for k in range(3):
+            want = _hand_forward(model.W[k].tolist(), model.b[k].tolist(), x[batch, k].tolist(), kind)
+            assert out[batch, k].tolist() == pytest.approx(want, abs=1e-5)
+
+
+def test_kinds_differ_where_they_should():
+    x = torch.tensor([[[1.0, -1.0]]])
+    lin, relu = ToyModel(2, 2, kind="linear", seed=0), ToyModel(2, 2, seed=0)
+    assert (relu(x) >= 0).all()
+    assert (lin(x) < 0).any()
+
+
+def test_parameter_shapes_and_zero_bias():
+    model = ToyModel(5, 2, n_instances=10)
+    assert model.W.shape == (10, 5, 2) and model.b.shape == (10, 5)
+    assert model.b.abs().sum() == 0
+
+
+def test_xavier_normal_scale_per_instance():
+    model = ToyModel(200, 20, n_instances=50, seed=0)
+    assert model.W.std().item() == pytest.approx((2 / 220) ** 0.5, rel=0.03)
+
+
+def test_seeded_init_is_deterministic():
+    assert torch.equal(ToyModel(5, 2, seed=1).W, ToyModel(5, 2, seed=1).W)
+    assert not torch.equal(ToyModel(5, 2, seed=1).W, ToyModel(5, 2, seed=2).W)
+
+
+def test_instances_do_not_interact():
+    model = ToyModel(3, 2, n_instances=2, seed=0)
+    x = torch.rand(4, 2, 3)
+    x2 = x.clone()
+    x2[:, 1] = 0.0  # change instance 1's input only
+    assert torch.equal(model(x)[:, 0], model(x2)[:, 0])
+
+
+def test_wrong_input_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match="n_features=5"):
+        ToyModel(5, 2)(torch.rand(3, 1, 4))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device on this machine")
+def test_cuda_device():
+    model = ToyModel(5, 2, device="cuda")
+    assert model.W.device.type == "cuda"
+    assert model(torch.rand(3, 1, 5, device="cuda")).device.type == "cuda"

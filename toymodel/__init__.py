@@ -1,0 +1,18 @@
+"""toymodel: the paper's toy models of superposition, small, fast and faithful.
+
+Elhage et al. (2022), "Toy Models of Superposition", transformer-circuits.pub/2022/toy_model.
+"""
+
+from .data import density_sweep, generate_sparse_features, geometric_importance
+from .metrics import (
+    compute_feature_interference,
+    dimensions_per_feature,
+    feature_dimensionality,
+    feature_norms,
+    n_represented,
+    superposition,
+)
+from .model import ToyModel
+from .train import TrainResult, evaluate_loss, train_toy_model
+
+__version__ = "0.1.0"

@@ -1,0 +1,126 @@
+"""Synthetic sparse features, and the importance / sparsity helpers.
+
+The paper's data: each feature x_i is 0 with probability S (the *sparsity*) and
+otherwise uniform on [0, 1).  We always pass the *density* (feature probability)
+p = 1 - S, because that is what the sampler uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+import math
+
+import torch
+
+Number = int | float
+ProbabilityLike = Number | Sequence[Number] | Sequence[Sequence[Number]] | torch.Tensor
+
+
+
+def _check_positive_int(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}")
+    return value
+
+
+def as_instance_feature_tensor(
+    name: str,
+    value: ProbabilityLike,
+    n_instances: int,
+    n_features: int,
+    *,
+    low: float = 0.0,
+    high: float = math.inf,
+    vector: str = "instance",
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Broadcast a scalar, a vector or a per-(instance, feature) value to [n_instances, n_features].
+
+    Accepted shapes: scalar, a vector ([n_instances] when vector="instance", as for densities
+    in a sweep; [n_features] when vector="feature", as for an importance profile),
+    [n_instances, n_features], and (one profile shared by all instances) [1, n_features].  Every entry must lie in [low, high] and not be NaN;
+    otherwise a ValueError names `name` and the allowed values.
+    """
+    try:
+        t = torch.as_tensor(value, dtype=torch.float32, device=device)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a number or a sequence of numbers, got {value!r}") from err
+    if t.ndim == 0:
+        t = t.expand(n_instances, n_features)
+    elif t.ndim == 1 and vector == "instance" and t.shape[0] == n_instances:
+        t = t[:, None].expand(n_instances, n_features)
+    elif t.ndim == 1 and vector == "feature" and t.shape[0] == n_features:
+        t = t[None, :].expand(n_instances, n_features)
+    elif t.ndim == 2 and t.shape[1] == n_features and t.shape[0] in (1, n_instances):
+        t = t.expand(n_instances, n_features)
+    else:
+        raise ValueError(
+            f"{name} has shape {tuple(t.shape)}; allowed: a scalar, [n_{vector}s]="
+            f"[{n_instances if vector == 'instance' else n_features}], "
+            f"or [n_instances, n_features]=[{n_instances}, {n_features}]"
+        )
+    if torch.isnan(t).any():
+        raise ValueError(f"{name} contains NaN; allowed values are in [{low}, {high}]")
+    if (t < low).any() or (t > high).any():
+        bad = t[(t < low) | (t > high)][0].item()
+        raise ValueError(f"{name} must lie in [{low}, {high}], got {bad!r}")
+    return t.contiguous()
+
+
+def generate_sparse_features(
+    batch_size: int,
+    n_features: int,
+    feature_probability: ProbabilityLike,
+    n_instances: int = 1,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Sample a batch of sparse features, shape [batch_size, n_instances, n_features].
+
+    Each x_i is kept with probability p = feature_probability (the density, 1 - S) and is then
+    uniform on [0, 1); otherwise it is 0.  `feature_probability` is a scalar, one value per
+    instance ([n_instances]) or one per instance and feature ([n_instances, n_features]).
+
+    One uniform draw u serves both purposes: keep x_i iff u < p, and then u / p is uniform on
+    [0, 1) and independent of the keep event.  This halves the random numbers needed.
+    """
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("n_features", n_features)
+    _check_positive_int("n_instances", n_instances)
+    if generator is not None:
+        device = generator.device
+    p = as_instance_feature_tensor(
+        "feature_probability", feature_probability, n_instances, n_features, high=1.0, device=device
+    )
+    return _sample((batch_size, n_instances, n_features), p, generator)
+
+
+def _sample(shape: tuple[int, ...], p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """The sampler without the checks (also the training loop's hot path).
+
+    shape: the output shape; p: densities, already validated, broadcastable to `shape`.
+    v = u / p is uniform on [0, 1) exactly when it is kept (v < 1); the rest are set to 0.
+    Written as negate / threshold / negate because those are the fastest CPU kernels here.
+    """
+    u = torch.rand(shape, generator=generator, device=p.device)
+    v = u.div_(p.clamp(min=1e-30)).neg_()
+    return torch.nn.functional.threshold_(v, -1.0, 0.0).neg_()  # keeps -v > -1, i.e. v < 1
+
+
+def geometric_importance(n_features: int, decay: float = 0.9) -> torch.Tensor:
+    """The paper's importance profile I_i = decay**i, shape [n_features] (feature 0 most important)."""
+    _check_positive_int("n_features", n_features)
+    if not (isinstance(decay, (int, float)) and 0.0 < decay <= 1.0) or math.isnan(decay):
+        raise ValueError(f"decay must be a number in (0, 1], got {decay!r}")
+    return decay ** torch.arange(n_features, dtype=torch.float32)
+
+
+def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
+    """Densities p from 1 (dense, S = 0) down to p_min (sparse), log-spaced, shape [n_instances].
+
+    The paper's sweeps use p = 20**-linspace(0, 1, n), i.e. p_min = 1/20.
+    """
+    _check_positive_int("n_instances", n_instances)
+    if not (isinstance(p_min, (int, float)) and 0.0 < p_min <= 1.0):
+        raise ValueError(f"p_min must be a density in (0, 1], got {p_min!r}")
+    return p_min ** torch.linspace(0.0, 1.0, n_instances)

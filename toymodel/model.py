@@ -1,0 +1,102 @@
+"""The paper's toy models, many independent instances in one batched tensor.
+
+W has shape [n_instances, n_features, n_hidden]: row W[k, i] is feature i's direction in the
+hidden space of instance k (the paper's W is m x n; we store its transpose, one per instance).
+
+    linear        x' = W^T W x + b
+    relu_output   x' = ReLU(W^T W x + b)          (the paper's main model, the default)
+    relu_hidden   x' = ReLU(W^T ReLU(W x) + b)    (the privileged-basis variant)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from .data import _check_positive_int
+
+KINDS = ("relu_output", "linear", "relu_hidden")
+
+
+def xavier_normal(
+    n_instances: int, n_features: int, n_hidden: int, generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Xavier-normal weights, std = sqrt(2 / (n_features + n_hidden)), shape [n_instances, n_features, n_hidden].
+
+    Fan-in and fan-out are those of one instance's n x m matrix, so an instance's
+    initial scale does not depend on how many instances are trained beside it.
+    """
+    std = math.sqrt(2.0 / (n_features + n_hidden))
+    if generator is not None:
+        device = generator.device
+    w = torch.randn((n_instances, n_features, n_hidden), generator=generator, device=device)
+    return w.mul_(std)
+
+
+class ToyModel(nn.Module):
+    """A batch of independent toy models (the paper's "instances").
+
+    Args:
+        n_features: n, the number of input features.
+        n_hidden: m, the hidden dimension (the bottleneck).
+        n_instances: how many independent models to train side by side.
+        kind: "relu_output" (default), "linear" or "relu_hidden".
+        seed: seeds the xavier-normal initialisation (None: torch's global RNG).
+        device: "cpu" (default) or e.g. "cuda".
+
+    Attributes:
+        W: [n_instances, n_features, n_hidden]
+        b: [n_instances, n_features]
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_hidden: int,
+        n_instances: int = 1,
+        kind: str = "relu_output",
+        *,
+        seed: int | None = 0,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__()
+        _check_positive_int("n_features", n_features)
+        _check_positive_int("n_hidden", n_hidden)
+        _check_positive_int("n_instances", n_instances)
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        self.n_features, self.n_hidden, self.n_instances, self.kind = n_features, n_hidden, n_instances, kind
+        device = torch.device(device) if device is not None else torch.device("cpu")
+        generator = None
+        if seed is not None:
+            generator = torch.Generator(device=device).manual_seed(seed)
+        self.W = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, generator, device))
+        self.b = nn.Parameter(torch.zeros((n_instances, n_features), device=device))
+
+    @property
+    def device(self) -> torch.device:
+        return self.W.device
+
+    def hidden(self, x: torch.Tensor) -> torch.Tensor:
+        """h = W x (ReLU'd for relu_hidden): [batch, n_instances, n_features] -> [batch, n_instances, n_hidden]."""
+        h = torch.einsum("bkn,knm->bkm", x, self.W)
+        return torch.relu(h) if self.kind == "relu_hidden" else h
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x' for x of shape [batch, n_instances, n_features]; returns the same shape."""
+        if x.ndim != 3 or x.shape[1:] != (self.n_instances, self.n_features):
+            raise ValueError(
+                f"x must have shape [batch, n_instances={self.n_instances}, n_features={self.n_features}], "
+                f"got {tuple(x.shape)}"
+            )
+        y = torch.einsum("bkm,knm->bkn", self.hidden(x), self.W) + self.b
+        return y if self.kind == "linear" else torch.relu(y)
+
+    def extra_repr(self) -> str:
+        return (
+            f"n_features={self.n_features}, n_hidden={self.n_hidden}, "
+            f"n_instances={self.n_instances}, kind={self.kind!r}"
+        )
