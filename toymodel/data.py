@@ -96,15 +96,19 @@ def generate_sparse_features(
 
 
 def _sample(shape: tuple[int, ...], p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """The sampler without the checks (also the training loop's hot path).
-
-    shape: the output shape; p: densities, already validated, broadcastable to `shape`.
-    v = u / p is uniform on [0, 1) exactly when it is kept (v < 1); the rest are set to 0.
-    Written as negate / threshold / negate because those are the fastest CPU kernels here.
-    """
+    """The sampler without the checks. shape: the output shape; p: validated densities, broadcastable to it."""
     u = torch.rand(shape, generator=generator, device=p.device)
-    v = u.div_(p.clamp(min=1e-30)).neg_()
-    return torch.nn.functional.threshold_(v, -1.0, 0.0).neg_()  # keeps -v > -1, i.e. v < 1
+    return sparse_from_uniform(u, -1.0 / p.clamp(min=1e-30))
+
+
+def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor) -> torch.Tensor:
+    """Sparse features from uniform draws u (not modified), given -1/p broadcastable to u's shape.
+
+    v = u / p is uniform on [0, 1) exactly when it is kept (v < 1, probability p); the rest
+    become 0.  Written as multiply / threshold / negate: the three fastest CPU kernels for it.
+    """
+    v = torch.mul(u, neg_inv_p)  # -u/p
+    return torch.nn.functional.threshold_(v, -1.0, 0.0).neg_()  # keeps -u/p > -1, i.e. u/p < 1
 
 
 def geometric_importance(n_features: int, decay: float = 0.9) -> torch.Tensor:

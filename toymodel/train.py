@@ -21,7 +21,7 @@ import time
 import numpy as np
 import torch
 
-from .data import ProbabilityLike, _check_positive_int, _sample, as_instance_feature_tensor
+from .data import ProbabilityLike, _check_positive_int, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
 
 DEFAULT_STEPS = 3_000
@@ -90,12 +90,12 @@ def loss_and_grads(
     h_pre = torch.bmm(Wt, x)
     h = torch.relu(h_pre) if kind == "relu_hidden" else h_pre
     y = torch.baddbmm(b[:, :, None], W, h)
-    err = (y if kind == "linear" else torch.relu(y)).sub_(x)
-    werr = err if importance is None else err * importance[:, :, None]
-    loss = (werr * err).sum((1, 2)).div_(B * n)
+    err = y - x if kind == "linear" else torch.relu(y).sub_(x)
+    scale = 2.0 / (B * n)
+    dy = err * (scale if importance is None else importance[:, :, None] * scale)  # dL/dx'
+    loss = (dy * err).sum((1, 2)).mul_(0.5)  # = sum I err^2 / (B n)
     if not need_grads:
         return loss, None, None
-    dy = werr.mul_(2.0 / (B * n))
     if kind != "linear":
         dy = torch.ops.aten.threshold_backward(dy, y, 0.0)  # dy * [y > 0], the fast kernel
     db = dy.sum(2)
@@ -105,6 +105,34 @@ def loss_and_grads(
         dh = torch.ops.aten.threshold_backward(dh, h_pre, 0.0)
     dW.baddbmm_(x, dh.transpose(1, 2))
     return loss, dW, db
+
+
+class FeatureStream:
+    """Batches of sparse features in the training layout [copies * n_instances, n_features, batch].
+
+    Each instance's batch is drawn once and shared by its `copies` (the best-of-k seeds), so
+    copies are compared on the same data and the random numbers cost 1/k.  On the CPU the
+    uniforms come from numpy's PCG64, about twice as fast as torch's Mersenne twister.
+    """
+
+    def __init__(self, p: torch.Tensor, batch_size: int, copies: int, seed: int) -> None:
+        self.neg_inv_p = (-1.0 / p.clamp(min=1e-30))[:, :, None]
+        self.copies, self.shape = copies, (p.shape[0], p.shape[1], batch_size)
+        if p.device.type == "cpu":
+            self.rng = np.random.Generator(np.random.PCG64(seed))
+            self.buffer = np.empty(self.shape, dtype=np.float32)
+            self.u = torch.from_numpy(self.buffer)  # shares memory with buffer
+        else:
+            self.rng, self.gen = None, torch.Generator(device=p.device).manual_seed(seed)
+
+    def next(self) -> torch.Tensor:
+        if self.rng is not None:
+            self.rng.random(dtype=np.float32, out=self.buffer)
+            u = self.u
+        else:
+            u = torch.rand(self.shape, generator=self.gen, device=self.neg_inv_p.device)
+        x = sparse_from_uniform(u, self.neg_inv_p)
+        return x.repeat(self.copies, 1, 1) if self.copies > 1 else x
 
 
 class _AdamW:
@@ -191,12 +219,11 @@ def train_toy_model(
             extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, model.n_hidden, g, dev)
             W = torch.cat([W, extra])
         b = model.b.detach().repeat(n_seeds, 1)
-    p_all, imp_all = p.repeat(n_seeds, 1), imp.repeat(n_seeds, 1)
-    imp_arg = None if bool((imp_all == 1).all()) else imp_all
+    imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 
     schedule = lr_schedule(steps, lr)
     opt = _AdamW([W, b])
-    data_gen = torch.Generator(device=dev).manual_seed(data_seed)
+    data = FeatureStream(p, batch_size, n_seeds, data_seed)
     log_every = max(1, steps // 200)
     logged_steps = list(range(0, steps, log_every))
     history = torch.empty((len(logged_steps), n_seeds * n_inst), device=dev)
@@ -204,12 +231,11 @@ def train_toy_model(
     start = time.perf_counter()
     with torch.no_grad():
         for t in range(steps):
-            x = _sample((n_seeds * n_inst, n_feat, batch_size), p_all[:, :, None], data_gen)
-            loss, dW, db = loss_and_grads(W, b, x, imp_arg, model.kind)
+            loss, dW, db = loss_and_grads(W, b, data.next(), imp_arg, model.kind)
             if t % log_every == 0:
                 history[t // log_every] = loss
-            if not torch.isfinite(loss).all():
-                raise FloatingPointError(f"training diverged at step {t} (lr={lr}); try a smaller lr")
+                if not torch.isfinite(loss).all():
+                    raise FloatingPointError(f"training diverged at step {t} (lr={lr}); try a smaller lr")
             opt.step([dW, db], schedule[t])
             if bar is not None and (t + 1) % 50 == 0:
                 bar.update(50)
@@ -241,16 +267,14 @@ def _evaluate(
 ) -> torch.Tensor:
     """Mean loss per row of W over EVAL_BATCHES fresh batches drawn from `seed`: [K].
 
-    p: [n_instances, n_features] with K a multiple of n_instances (the seed-major copies of
-    best-of-k); every copy of an instance is scored on the same samples, and those samples do
-    not depend on how many copies there are, so evaluate_loss reproduces TrainResult.loss.
+    p: [n_instances, n_features], K a multiple of n_instances (the copies of best-of-k). Every
+    copy of an instance is scored on the same samples, and those samples do not depend on the
+    number of copies, so evaluate_loss on the trained model reproduces TrainResult.loss.
     """
-    gen = torch.Generator(device=W.device).manual_seed(seed)
-    copies = W.shape[0] // p.shape[0]
+    data = FeatureStream(p, batch_size, W.shape[0] // p.shape[0], seed)
     total = torch.zeros(W.shape[0], device=W.device)
     for _ in range(EVAL_BATCHES):
-        x = _sample((p.shape[0], p.shape[1], batch_size), p[:, :, None], gen).repeat(copies, 1, 1)
-        total += loss_and_grads(W, b, x, importance, kind, need_grads=False)[0]
+        total += loss_and_grads(W, b, data.next(), importance, kind, need_grads=False)[0]
     return total / EVAL_BATCHES
 
 

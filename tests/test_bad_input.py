@@ -1,0 +1,81 @@
+"""Bad input gets a ValueError that names the parameter and what is allowed."""
+
+import math
+
+import pytest
+import torch
+
+from toymodel import ToyModel, feature_norms, generate_sparse_features, n_represented, train_toy_model
+from toymodel.experiments import basic_superposition, dimensionality_sweep
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(n_features=5, n_hidden=0), "n_hidden must be a positive integer"),
+        (dict(n_features=0, n_hidden=2), "n_features must be a positive integer"),
+        (dict(n_features=5, n_hidden=2, n_instances=-1), "n_instances"),
+        (dict(n_features=5, n_hidden=2.5), "n_hidden"),
+        (dict(n_features=5, n_hidden=2, kind="relu"), r"kind must be one of \('relu_output', 'linear', 'relu_hidden'\)"),
+    ],
+)
+def test_model_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ToyModel(**kwargs)
+
+
+@pytest.mark.parametrize("p", [-0.1, 1.5, math.nan, [0.5, 2.0], "dense"])
+def test_probability_outside_0_1_or_nan(p):
+    with pytest.raises(ValueError, match="feature_probability"):
+        generate_sparse_features(8, 5, p, n_instances=2)
+    with pytest.raises(ValueError, match="feature_probability"):
+        train_toy_model(ToyModel(5, 2, n_instances=2), p, steps=1)
+
+
+def test_probability_of_the_wrong_shape():
+    with pytest.raises(ValueError, match=r"feature_probability has shape \(3,\).*\[n_instances\]=\[2\]"):
+        train_toy_model(ToyModel(5, 2, n_instances=2), [0.1, 0.2, 0.3], steps=1)
+
+
+@pytest.mark.parametrize(
+    "importance, match",
+    [
+        ([1.0, 0.9, 0.8], r"importance has shape \(3,\).*\[n_features\]=\[5\]"),
+        ([1.0, -0.9, 0.8, 0.7, 0.6], r"importance must lie in \[0.0, inf\]"),
+        (math.nan, "importance contains NaN"),
+        (math.inf, "importance must be finite"),
+    ],
+)
+def test_bad_importance(importance, match):
+    with pytest.raises(ValueError, match=match):
+        train_toy_model(ToyModel(5, 2), 0.1, importance, steps=1)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(steps=0), "steps must be a positive integer"),
+        (dict(batch_size=0), "batch_size must be a positive integer"),
+        (dict(n_seeds=0), "n_seeds must be a positive integer"),
+        (dict(lr=-1.0), "lr must be a positive finite number"),
+        (dict(lr=math.nan), "lr must be a positive finite number"),
+        (dict(seed=-3), "seed must be a non-negative integer"),
+    ],
+)
+def test_bad_training_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        train_toy_model(ToyModel(5, 2), 0.1, **kwargs)
+
+
+def test_metrics_reject_what_is_not_a_weight_matrix():
+    with pytest.raises(ValueError, match="W must have shape"):
+        feature_norms(torch.zeros(2, 3, 4, 5))
+    with pytest.raises(ValueError, match="threshold must be a positive number"):
+        n_represented(torch.eye(3), threshold=-1)
+
+
+def test_experiment_arguments():
+    with pytest.raises(ValueError, match=r"densities must lie in \(0, 1\]"):
+        basic_superposition(densities=[0.5, 0.0], steps=1)
+    with pytest.raises(ValueError, match="hidden_sizes entry must be a positive integer"):
+        dimensionality_sweep(hidden_sizes=(2, 0), steps=1)
