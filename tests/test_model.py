@@ -43,9 +43,9 @@ def test_parameter_shapes_and_zero_bias():
     assert model.b.abs().sum() == 0
 
 
-def test_xavier_normal_scale_per_instance():
+def test_init_scale_is_the_papers_and_independent_of_n_instances():
     model = ToyModel(200, 20, n_instances=50, seed=0)
-    assert model.W.std().item() == pytest.approx((2 / 220) ** 0.5, rel=0.03)
+    assert model.W.std().item() == pytest.approx(1 / (200 * 20) ** 0.5, rel=0.03)
 
 
 def test_seeded_init_is_deterministic():

@@ -198,16 +198,29 @@ def dimensionality_sweep(
 ) -> dict[int, Sweep]:
     """Experiment 4: 8 features of equal importance, n_hidden = 1 ... 8, several densities.
 
-    Returns {n_hidden: Sweep over densities}. One batched run per hidden size (W's shape differs).
+    Returns {n_hidden: Sweep over densities}.  All widths train in one batch: a model of width
+    max(hidden_sizes) whose instance k uses only its first m_k hidden dimensions (see
+    train_toy_model's active_hidden), then each width is cut out into its own ToyModel.
     """
     d = _densities(densities, 5, 0.01)
     if len(hidden_sizes) == 0:
         raise ValueError("hidden_sizes must hold at least one positive integer")
-    out = {}
     for m in hidden_sizes:
         _check_positive_int("hidden_sizes entry", m)
-        out[m] = run_sweep(
-            n_features, m, d, torch.ones(n_features), kind=kind, seed=seed, n_seeds=n_seeds,
-            steps=steps, progress=progress,
-        )
+    widths = torch.tensor(list(hidden_sizes)).repeat_interleave(d.numel())  # hidden-major
+    m_max = int(widths.max())
+    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=seed)
+    with torch.no_grad():  # the init scale of each instance's own width
+        model.W *= ((m_max / widths) ** 0.5)[:, None, None]
+    density = d.repeat(len(hidden_sizes))
+    result = train_toy_model(model, density, 1.0, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress,
+                             active_hidden=widths)
+    out = {}
+    for j, m in enumerate(hidden_sizes):
+        rows = slice(j * d.numel(), (j + 1) * d.numel())
+        part = ToyModel(n_features, m, d.numel(), kind=kind, seed=None)
+        with torch.no_grad():
+            part.W.copy_(model.W[rows, :, :m])
+            part.b.copy_(model.b[rows])
+        out[m] = Sweep(part, d.clone(), torch.ones(d.numel(), n_features), result.loss[rows].clone())
     return out

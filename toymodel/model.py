@@ -24,12 +24,15 @@ def xavier_normal(
     n_instances: int, n_features: int, n_hidden: int, generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
-    """Xavier-normal weights, std = sqrt(2 / (n_features + n_hidden)), shape [n_instances, n_features, n_hidden].
+    """The paper's xavier-normal init, made independent of n_instances: std = 1 / sqrt(n m).
 
-    Fan-in and fan-out are those of one instance's n x m matrix, so an instance's
-    initial scale does not depend on how many instances are trained beside it.
+    Shape [n_instances, n_features, n_hidden].  The paper calls xavier_normal_ on the whole
+    [n_instances, n, m] tensor, whose fans (n m and n_instances m) give std = sqrt(2 / (m (n + n_instances))).
+    We set n_instances := n there, so an instance starts the same however many train beside it,
+    with ||W||_F^2 ~ 1 (each feature's squared norm ~ 1/n).  The small scale matters: an
+    init with every feature half-represented (plain per-matrix xavier) gets stuck in dense regimes.
     """
-    std = math.sqrt(2.0 / (n_features + n_hidden))
+    std = 1.0 / math.sqrt(n_features * n_hidden)
     if generator is not None:
         device = generator.device
     w = torch.randn((n_instances, n_features, n_hidden), generator=generator, device=device)

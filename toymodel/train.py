@@ -13,6 +13,7 @@ benchmarks/bench_train.py checks that against the reference loop.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 import math
 import sys
@@ -110,14 +111,17 @@ def loss_and_grads(
 class FeatureStream:
     """Batches of sparse features in the training layout [copies * n_instances, n_features, batch].
 
-    Each instance's batch is drawn once and shared by its `copies` (the best-of-k seeds), so
-    copies are compared on the same data and the random numbers cost 1/k.  On the CPU the
-    uniforms come from numpy's PCG64, about twice as fast as torch's Mersenne twister.
+    One uniform draw u of shape [n_features, batch] per step serves every row: row k keeps
+    x_ki = u_i / p_ki where u_i < p_ki.  Each row's stream has exactly the paper's
+    distribution; rows are correlated, which is harmless because instances never interact (and
+    it makes comparisons between settings and between best-of-k copies fairer: common random
+    numbers).  It cuts the random numbers per step by a factor of n_instances * copies, which
+    on a CPU is most of the cost of a step.  On the CPU u comes from numpy's PCG64.
     """
 
     def __init__(self, p: torch.Tensor, batch_size: int, copies: int, seed: int) -> None:
-        self.neg_inv_p = (-1.0 / p.clamp(min=1e-30))[:, :, None]
-        self.copies, self.shape = copies, (p.shape[0], p.shape[1], batch_size)
+        self.neg_inv_p = (-1.0 / p.clamp(min=1e-30)).repeat(copies, 1)[:, :, None]  # [copies * K, n, 1]
+        self.shape = (1, p.shape[1], batch_size)
         if p.device.type == "cpu":
             self.rng = np.random.Generator(np.random.PCG64(seed))
             self.buffer = np.empty(self.shape, dtype=np.float32)
@@ -126,13 +130,13 @@ class FeatureStream:
             self.rng, self.gen = None, torch.Generator(device=p.device).manual_seed(seed)
 
     def next(self) -> torch.Tensor:
+        """The next batch, [copies * n_instances, n_features, batch_size]."""
         if self.rng is not None:
             self.rng.random(dtype=np.float32, out=self.buffer)
             u = self.u
         else:
             u = torch.rand(self.shape, generator=self.gen, device=self.neg_inv_p.device)
-        x = sparse_from_uniform(u, self.neg_inv_p)
-        return x.repeat(self.copies, 1, 1) if self.copies > 1 else x
+        return sparse_from_uniform(u, self.neg_inv_p)
 
 
 class _AdamW:
@@ -179,6 +183,7 @@ def train_toy_model(
     seed: int = 0,
     n_seeds: int = 1,
     progress: bool | None = None,
+    active_hidden: Sequence[int] | torch.Tensor | None = None,
 ) -> TrainResult:
     """Train every instance of `model` in place on sparse features; return a TrainResult.
 
@@ -191,6 +196,9 @@ def train_toy_model(
         xavier-normal weights; all train together and, per instance, the copy with the lowest
         evaluation loss is written back into the model.
     progress: show a progress bar (None: only in a notebook, and only for runs longer than a second).
+    active_hidden: [n_instances] ints in 1..n_hidden: instance k uses only its first active_hidden[k]
+        hidden dimensions (the rest of its W is zeroed and, having zero gradient, stays zero).
+        This trains models of different widths in one batch (the dimensionality sweep).
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
@@ -210,6 +218,14 @@ def train_toy_model(
     if not torch.isfinite(imp).all():
         raise ValueError("importance must be finite")
     data_seed, init_seed, eval_seed = _seeds(seed)
+    mask, m_active = None, None
+    if active_hidden is not None:
+        m_active = torch.as_tensor(active_hidden, device=dev).flatten()
+        if m_active.shape != (n_inst,) or m_active.dtype.is_floating_point or (m_active < 1).any() or (m_active > model.n_hidden).any():
+            raise ValueError(
+                f"active_hidden must hold {n_inst} integers in 1..n_hidden={model.n_hidden}, got {active_hidden!r}"
+            )
+        mask = (torch.arange(model.n_hidden, device=dev) < m_active[:, None])[:, None, :].float()  # [K, 1, m]
 
     # All copies of all instances, seed-major: row j * n_inst + k is copy j of instance k.
     with torch.no_grad():
@@ -217,7 +233,11 @@ def train_toy_model(
         if n_seeds > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
             extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, model.n_hidden, g, dev)
+            if mask is not None:  # the init scale of the narrower width: std 1 / sqrt(n m_k)
+                extra *= ((model.n_hidden / m_active) ** 0.5).repeat(n_seeds - 1)[:, None, None]
             W = torch.cat([W, extra])
+        if mask is not None:
+            W *= mask.repeat(n_seeds, 1, 1)
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 

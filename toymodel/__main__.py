@@ -1,0 +1,179 @@
+"""`python -m toymodel`: run the course's four experiments headless; write figures (PNG) and a summary.
+
+    python -m toymodel                   # full defaults, into ./toymodel-output/
+    python -m toymodel --quick           # fewer steps and seeds: a smoke run in seconds
+    python -m toymodel --out figs --seed 3 --force
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+import sys
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import torch  # noqa: E402
+
+from . import experiments, visualize  # noqa: E402
+from .metrics import dimensions_per_feature, embedding_angles, feature_norms, n_represented  # noqa: E402
+
+MANIFEST = ".toymodel-files"  # the files this tool wrote into the output folder; only those it overwrites
+
+
+class OutputFolder:
+    """An output folder that refuses to overwrite files this tool did not write (unless force)."""
+
+    def __init__(self, path: Path, force: bool) -> None:
+        self.path, self.force = path, force
+        self.manifest = path / MANIFEST
+        self.ours = set(self.manifest.read_text().split()) if self.manifest.exists() else set()
+        self.written: list[str] = []
+
+    def check(self, names: list[str]) -> None:
+        """Fail before any work if a planned file exists and is not ours."""
+        if self.path.exists() and not self.path.is_dir():
+            raise SystemExit(f"error: --out {self.path} exists and is not a folder")
+        foreign = [n for n in names if (self.path / n).exists() and n not in self.ours]
+        if foreign and not self.force:
+            raise SystemExit(
+                f"error: {self.path} already holds {', '.join(foreign)}, which python -m toymodel did not write; "
+                "choose another --out folder, or pass --force to overwrite them"
+            )
+
+    def save_figure(self, fig: plt.Figure, name: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        fig.savefig(self.path / name, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        self._record(name)
+
+    def save_text(self, text: str, name: str) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        (self.path / name).write_text(text)
+        self._record(name)
+
+    def _record(self, name: str) -> None:
+        self.written.append(name)
+        self.ours.add(name)
+        self.manifest.write_text("\n".join(sorted(self.ours)) + "\n")
+
+
+FIGURES = [
+    "01_embeddings_relu.png", "01_linear_vs_relu.png", "01_represented.png",
+    "02_norms_sweep.png", "02_represented.png",
+    "03_importance_norms.png",
+    "04_dimensions_per_feature.png", "04_wtw.png",
+]
+
+
+def _p(sweep: experiments.Sweep, k: int) -> str:
+    p = float(sweep.density[k])
+    return f"p = {p:.3g} (S = {1 - p:.3g})"
+
+
+def experiment_1(out: OutputFolder, opts: dict) -> str:
+    relu = experiments.basic_superposition(**opts)
+    linear = experiments.basic_superposition(kind="linear", **opts)
+    out.save_figure(visualize.plot_sweep(relu, view="embedding"), "01_embeddings_relu.png")
+    sparse = relu.nearest(density=0.05)
+    out.save_figure(
+        visualize.compare_models([linear.model, relu.model], ["linear", "ReLU output"], kind="embedding",
+                                 instances=[sparse, sparse]),
+        "01_linear_vs_relu.png",
+    )
+    out.save_figure(visualize.plot_represented_vs_density([relu, linear], labels=["ReLU output", "linear"]),
+                    "01_represented.png")
+    dense = relu.nearest(density=1.0)
+    angles = embedding_angles(relu.W)[sparse]
+    return (
+        "1. Basic superposition (5 features -> 2 hidden, importance 0.9^i)\n"
+        f"   ReLU output, {_p(relu, dense)}: {int(n_represented(relu.W)[dense])} of 5 features represented "
+        f"(norms {feature_norms(relu.W)[dense].numpy().round(2).tolist()}).\n"
+        f"   ReLU output, {_p(relu, sparse)}: {int(n_represented(relu.W)[sparse])} of 5 represented, "
+        f"angles between neighbours {angles.numpy().round(1).tolist()} degrees (a regular pentagon has 72).\n"
+        f"   Represented count from dense to sparse: {n_represented(relu.W).tolist()}.\n"
+        f"   Linear model: at most {int(n_represented(linear.W).max())} represented at any density (like PCA).\n"
+    )
+
+
+def experiment_2(out: OutputFolder, opts: dict) -> str:
+    relu = experiments.sparse_vs_dense(**opts)
+    linear = experiments.sparse_vs_dense(kind="linear", **opts)
+    out.save_figure(visualize.plot_sweep(relu, view="norms"), "02_norms_sweep.png")
+    out.save_figure(visualize.plot_represented_vs_density([relu, linear], labels=["ReLU output", "linear"]),
+                    "02_represented.png")
+    rows = "\n".join(
+        f"   {_p(relu, k)}: {int(n_represented(relu.W)[k])} represented (linear: {int(n_represented(linear.W)[k])})"
+        for k in range(len(relu))
+    )
+    return "2. Sparse vs dense (20 features -> 5 hidden, importance 0.7^i)\n" + rows + "\n"
+
+
+def experiment_3(out: OutputFolder, opts: dict) -> str:
+    grid = experiments.feature_importance(**opts)
+    decays = sorted(set(grid.decay.tolist()), reverse=True)
+    picks = [grid.nearest(density=d, decay=r) for r in (decays[0], decays[-1]) for d in (1.0, 0.01)]
+    out.save_figure(visualize.plot_sweep(grid, view="norms", indices=picks, ncols=2), "03_importance_norms.png")
+    lines = []
+    for k in picks:
+        norms = feature_norms(grid.W)[k]
+        kept = torch.nonzero(norms > 0.5).flatten().tolist()
+        lines.append(f"   {grid.label(k)}: features kept {kept}")
+    return "3. Feature importance (10 features -> 3 hidden; importance decay x density grid)\n" + "\n".join(lines) + "\n"
+
+
+def experiment_4(out: OutputFolder, opts: dict) -> str:
+    sweeps = experiments.dimensionality_sweep(**opts)
+    out.save_figure(visualize.plot_dimensions_per_feature(sweeps), "04_dimensions_per_feature.png")
+    m = 4 if 4 in sweeps else next(iter(sweeps))
+    out.save_figure(visualize.plot_sweep(sweeps[m], view="wtw"), "04_wtw.png")
+    rows = []
+    for m, s in sweeps.items():
+        dstar = dimensions_per_feature(s.W).numpy().round(2).tolist()
+        rows.append(f"   n_hidden = {m}: D* = {dstar}, represented {n_represented(s.W).tolist()}")
+    dens = ", ".join(f"{float(d):.3g}" for d in next(iter(sweeps.values())).density)
+    return (
+        f"4. Dimensionality sweep (8 features of equal importance; densities p = {dens})\n"
+        + "\n".join(rows)
+        + "\n   D* = m / ||W||_F^2 sticks at 1 (one feature per dimension) and 1/2 (antipodal pairs).\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m toymodel", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=Path("toymodel-output"), help="output folder (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="fewer steps and one seed: a fast smoke run")
+    parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and data (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="overwrite files in --out that this tool did not write")
+    args = parser.parse_args(argv)
+    if args.seed < 0:
+        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+
+    out = OutputFolder(args.out, args.force)
+    out.check(FIGURES + ["summary.txt"])
+    opts = dict(seed=args.seed, progress=sys.stderr.isatty())
+    if args.quick:
+        opts.update(steps=1000, n_seeds=1)
+    torch.set_num_threads(1)  # bit-reproducible; these models are too small to gain from more
+
+    parts, start = [], time.perf_counter()
+    for number, run in enumerate([experiment_1, experiment_2, experiment_3, experiment_4], start=1):
+        t = time.perf_counter()
+        print(f"experiment {number}/4 ...", file=sys.stderr, flush=True)
+        parts.append(run(out, opts))
+        print(f"experiment {number}/4 done in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    header = f"Toy Models of Superposition: the course's four experiments (seed {args.seed}{', quick' if args.quick else ''})\n\n"
+    summary = header + "\n".join(parts)
+    out.save_text(summary, "summary.txt")
+    print(summary)
+    print(f"wrote {len(out.written)} files to {out.path}/ in {time.perf_counter() - start:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
