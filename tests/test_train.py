@@ -100,3 +100,25 @@ def test_progress_bar_is_off_outside_notebooks(capsys):
     train_toy_model(ToyModel(5, 2), 0.1, steps=100)
     captured = capsys.readouterr()
     assert "step" not in captured.err and "step" not in captured.out
+
+
+def test_threads_are_restored_and_results_do_not_depend_on_them():
+    before = torch.get_num_threads()
+    a, b = ToyModel(5, 2, seed=0), ToyModel(5, 2, seed=0)
+    train_toy_model(a, 0.1, steps=100, progress=False)
+    assert torch.get_num_threads() == before
+    torch.set_num_threads(2)
+    try:
+        train_toy_model(b, 0.1, steps=100, progress=False)  # threads=1 inside, whatever the caller set
+    finally:
+        torch.set_num_threads(before)
+    assert torch.equal(a.W, b.W)
+
+
+def test_active_hidden_trains_narrower_models_inside_a_wide_one():
+    wide = ToyModel(6, 4, n_instances=2, seed=0)
+    train_toy_model(wide, 0.05, steps=300, n_seeds=2, progress=False, active_hidden=[2, 4])
+    assert wide.W[0, :, 2:].abs().max() == 0  # instance 0 never used dimensions 3 and 4
+    assert wide.W[1, :, 2:].abs().max() > 0.1
+    with pytest.raises(ValueError, match="active_hidden must hold 2 integers in 1..n_hidden=4"):
+        train_toy_model(wide, 0.05, steps=1, active_hidden=[2, 5])

@@ -70,6 +70,11 @@ FIGURES = [
 ]
 
 
+def _fmt(values: torch.Tensor, digits: int = 2) -> str:
+    """A short list of numbers, e.g. [1.00, 0.44]."""
+    return "[" + ", ".join(f"{float(v):.{digits}f}" for v in values.flatten()) + "]"
+
+
 def _p(sweep: experiments.Sweep, k: int) -> str:
     p = float(sweep.density[k])
     return f"p = {p:.3g} (S = {1 - p:.3g})"
@@ -92,11 +97,12 @@ def experiment_1(out: OutputFolder, opts: dict) -> str:
     return (
         "1. Basic superposition (5 features -> 2 hidden, importance 0.9^i)\n"
         f"   ReLU output, {_p(relu, dense)}: {int(n_represented(relu.W)[dense])} of 5 features represented "
-        f"(norms {feature_norms(relu.W)[dense].numpy().round(2).tolist()}).\n"
+        f"(norms {_fmt(feature_norms(relu.W)[dense])}).\n"
         f"   ReLU output, {_p(relu, sparse)}: {int(n_represented(relu.W)[sparse])} of 5 represented, "
-        f"angles between neighbours {angles.numpy().round(1).tolist()} degrees (a regular pentagon has 72).\n"
+        f"angles between neighbours {_fmt(angles, 1)} degrees (a regular pentagon has 72).\n"
         f"   Represented count from dense to sparse: {n_represented(relu.W).tolist()}.\n"
-        f"   Linear model: at most {int(n_represented(linear.W).max())} represented at any density (like PCA).\n"
+        f"   Linear model, represented count from dense to sparse: {n_represented(linear.W).tolist()} "
+        "(a converged linear model keeps the n_hidden = 2 most important, like PCA).\n"
     )
 
 
@@ -133,7 +139,7 @@ def experiment_4(out: OutputFolder, opts: dict) -> str:
     out.save_figure(visualize.plot_sweep(sweeps[m], view="wtw"), "04_wtw.png")
     rows = []
     for m, s in sweeps.items():
-        dstar = dimensions_per_feature(s.W).numpy().round(2).tolist()
+        dstar = _fmt(dimensions_per_feature(s.W))
         rows.append(f"   n_hidden = {m}: D* = {dstar}, represented {n_represented(s.W).tolist()}")
     dens = ", ".join(f"{float(d):.3g}" for d in next(iter(sweeps.values())).density)
     return (
@@ -167,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"experiment {number}/4 ...", file=sys.stderr, flush=True)
         parts.append(run(out, opts))
         print(f"experiment {number}/4 done in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
-    header = f"Toy Models of Superposition: the course's four experiments (seed {args.seed}{', quick' if args.quick else ''})\n\n"
+    quick = ", --quick: 1000 steps, one seed; the solutions may not have converged" if args.quick else ""
+    header = f"Toy Models of Superposition: the course's four experiments (seed {args.seed}{quick})\n\n"
     summary = header + "\n".join(parts)
     out.save_text(summary, "summary.txt")
     print(summary)

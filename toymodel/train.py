@@ -184,6 +184,7 @@ def train_toy_model(
     n_seeds: int = 1,
     progress: bool | None = None,
     active_hidden: Sequence[int] | torch.Tensor | None = None,
+    threads: int | None = 1,
 ) -> TrainResult:
     """Train every instance of `model` in place on sparse features; return a TrainResult.
 
@@ -199,6 +200,10 @@ def train_toy_model(
     active_hidden: [n_instances] ints in 1..n_hidden: instance k uses only its first active_hidden[k]
         hidden dimensions (the rest of its W is zeroed and, having zero gradient, stays zero).
         This trains models of different widths in one batch (the dimensionality sweep).
+    threads: torch CPU threads while training (restored after); None keeps torch's setting.
+        One is the default: these models are too small to gain from more, one thread makes
+        runs bit-reproducible, and it avoids the oversubscription that makes torch's default
+        (one thread per core it sees) 100x slower on a busy machine or a 1-CPU Binder container.
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
@@ -207,6 +212,8 @@ def train_toy_model(
     _check_positive_int("steps", steps)
     _check_positive_int("batch_size", batch_size)
     _check_positive_int("n_seeds", n_seeds)
+    if threads is not None:
+        _check_positive_int("threads", threads)
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
@@ -221,7 +228,8 @@ def train_toy_model(
     mask, m_active = None, None
     if active_hidden is not None:
         m_active = torch.as_tensor(active_hidden, device=dev).flatten()
-        if m_active.shape != (n_inst,) or m_active.dtype.is_floating_point or (m_active < 1).any() or (m_active > model.n_hidden).any():
+        in_range = bool(((m_active >= 1) & (m_active <= model.n_hidden)).all())
+        if m_active.shape != (n_inst,) or m_active.dtype.is_floating_point or not in_range:
             raise ValueError(
                 f"active_hidden must hold {n_inst} integers in 1..n_hidden={model.n_hidden}, got {active_hidden!r}"
             )
@@ -241,6 +249,21 @@ def train_toy_model(
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 
+    previous_threads = torch.get_num_threads()
+    if threads is not None and dev.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        return _train(model, W, b, p, imp_arg, steps, lr, batch_size, n_seeds, progress, data_seed, eval_seed)
+    finally:
+        torch.set_num_threads(previous_threads)
+
+
+def _train(
+    model: ToyModel, W: torch.Tensor, b: torch.Tensor, p: torch.Tensor, imp_arg: torch.Tensor | None,
+    steps: int, lr: float, batch_size: int, n_seeds: int, progress: bool | None, data_seed: int, eval_seed: int,
+) -> TrainResult:
+    """The loop behind train_toy_model, on validated inputs; W, b hold all copies (seed-major)."""
+    n_inst, dev = model.n_instances, model.device
     schedule = lr_schedule(steps, lr)
     opt = _AdamW([W, b])
     data = FeatureStream(p, batch_size, n_seeds, data_seed)
