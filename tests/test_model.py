@@ -71,3 +71,11 @@ def test_cuda_device():
     model = ToyModel(5, 2, device="cuda")
     assert model.W.device.type == "cuda"
     assert model(torch.rand(3, 1, 5, device="cuda")).device.type == "cuda"
+
+
+def test_the_courses_public_names_are_importable_from_the_package():
+    import toymodel
+
+    for name in ["ToyModel", "generate_sparse_features", "train_toy_model", "compute_feature_interference",
+                 "plot_feature_embeddings_2d", "plot_interference_matrix", "plot_feature_norms", "compare_models"]:
+        assert callable(getattr(toymodel, name)), name

@@ -14,5 +14,6 @@ from .metrics import (
 )
 from .model import ToyModel
 from .train import TrainResult, evaluate_loss, train_toy_model
+from .visualize import compare_models, plot_feature_embeddings_2d, plot_feature_norms, plot_interference_matrix
 
 __version__ = "0.1.0"
