@@ -108,7 +108,7 @@ def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor) -> torch.Tenso
     become 0.  Written as multiply / threshold / negate: the three fastest CPU kernels for it.
     """
     v = torch.mul(u, neg_inv_p)  # -u/p
-    return torch.nn.functional.threshold_(v, -1.0, 0.0).neg_()  # keeps -u/p > -1, i.e. u/p < 1
+    return torch.nn.functional.threshold_(v, -1.0, -0.0).neg_()  # keeps -u/p > -1 (u/p < 1); -0 -> +0
 
 
 def geometric_importance(n_features: int, decay: float = 0.9) -> torch.Tensor:

@@ -534,7 +534,7 @@ def _draw(view: str, obj: ModelLike, k: int, ax: Axes, title: str | None, **kw: 
 
 def _panel_size(view: str, n_features: int) -> tuple[float, float]:
     if view == "norms":
-        return 2.5, max(2.0, 0.8 + 0.17 * n_features)
+        return 3.0, max(2.0, 0.8 + 0.17 * n_features)
     if view == "wtw":
         return 3.0, 2.7
     if view == "interference":
