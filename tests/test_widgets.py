@@ -161,3 +161,12 @@ def test_retrain_button_trains_only_on_click():
 
 def test_density_options():
     assert tw.density_options(torch.tensor([0.05, 1.0])) == [("p=1 (S=0)", 1), ("p=0.05 (S=0.95)", 0)]
+
+
+def test_explorers_open_on_an_informative_setting(grid, dims, no_training):
+    ex = tw.importance_explorer(grid)
+    assert ex.index == grid.nearest(decay=0.8, density=0.1)
+    hx = tw.hidden_size_explorer(dims)
+    assert hx.m_slider.value == 2 and hx.index == dims[2].nearest(density=0.1)
+    first = tw.hidden_size_explorer(dims, n_hidden=None, density=None)
+    assert first.m_slider.value == min(dims)

@@ -152,6 +152,14 @@ class Explorer(widgets.VBox):
         return ""
 
 
+def _closest(values: list[float], target: float | None, log: bool = False) -> float:
+    """The value in `values` nearest to target (in log space if log); values[0] when target is None."""
+    if target is None:
+        return values[0]
+    f = (lambda v: float(np.log(v))) if log else float
+    return min(values, key=lambda v: abs(f(v) - f(target)))
+
+
 def _selection_slider(options: list[tuple[str, Any]], description: str, value: Any = None) -> widgets.SelectionSlider:
     return widgets.SelectionSlider(
         options=options, value=options[0][1] if value is None else value, description=description,
@@ -223,16 +231,18 @@ class SparsityExplorer(Explorer):
 class ImportanceExplorer(Explorer):
     """Importance-decay and density sliders over experiments.feature_importance's grid; see importance_explorer."""
 
-    def __init__(self, sweep: Sweep) -> None:
+    def __init__(self, sweep: Sweep, decay: float | None = 0.8, density: float | None = 0.1) -> None:
         if getattr(sweep, "decay", None) is None:
             raise ValueError("importance_explorer needs a sweep that varies the importance decay "
                              "(experiments.feature_importance)")
         self.sweep = sweep
         decays = sorted({round(float(r), 6) for r in sweep.decay}, reverse=True)
         densities = sorted({float(p) for p in sweep.density}, reverse=True)
-        self.decay_slider = _selection_slider([(f"I = {r:.3g}^i", r) for r in decays], "importance decay")
+        self.decay_slider = _selection_slider([(f"I = {r:.3g}^i", r) for r in decays], "importance decay",
+                                              _closest(decays, decay))
         self.density_slider = _selection_slider(
-            [(f"p={p:.3g} (S={1 - p:.3g})", p) for p in densities], "density p = 1 - S")
+            [(f"p={p:.3g} (S={1 - p:.3g})", p) for p in densities], "density p = 1 - S",
+            _closest(densities, density, log=True))
         super().__init__([self.decay_slider, self.density_slider])
         self.redraw()
 
@@ -260,19 +270,21 @@ class ImportanceExplorer(Explorer):
 class HiddenSizeExplorer(Explorer):
     """n_hidden and density sliders over experiments.dimensionality_sweep; see hidden_size_explorer."""
 
-    def __init__(self, sweeps: Mapping[int, Sweep]) -> None:
+    def __init__(self, sweeps: Mapping[int, Sweep], n_hidden: int | None = 2, density: float | None = 0.1) -> None:
         if not isinstance(sweeps, Mapping) or not sweeps:
             raise ValueError("sweeps must be a non-empty dict {n_hidden: Sweep}, as dimensionality_sweep returns")
         self.sweeps = dict(sweeps)
         ms = sorted(self.sweeps)
+        m0 = int(_closest(ms, n_hidden))
         if ms == list(range(ms[0], ms[-1] + 1)):
-            self.m_slider = widgets.IntSlider(value=ms[0], min=ms[0], max=ms[-1], description="hidden dims m",
+            self.m_slider = widgets.IntSlider(value=m0, min=ms[0], max=ms[-1], description="hidden dims m",
                                               continuous_update=False, layout=_SLIDER_LAYOUT, style=_SLIDER_STYLE)
         else:
-            self.m_slider = _selection_slider([(str(m), m) for m in ms], "hidden dims m")
+            self.m_slider = _selection_slider([(str(m), m) for m in ms], "hidden dims m", m0)
         densities = sorted({float(p) for p in self.sweeps[ms[0]].density}, reverse=True)
         self.density_slider = _selection_slider(
-            [(f"p={p:.3g} (S={1 - p:.3g})", p) for p in densities], "density p = 1 - S")
+            [(f"p={p:.3g} (S={1 - p:.3g})", p) for p in densities], "density p = 1 - S",
+            _closest(densities, density, log=True))
         super().__init__([self.m_slider, self.density_slider])
         self.redraw()
 
@@ -386,16 +398,19 @@ def sparsity_explorer(sweep: Sweep, view: str = "both", prerender: bool | None =
     return SparsityExplorer(sweep, view, prerender=prerender)
 
 
-def importance_explorer(sweep: Sweep) -> ImportanceExplorer:
+def importance_explorer(sweep: Sweep, decay: float | None = 0.8, density: float | None = 0.1) -> ImportanceExplorer:
     """Importance-decay and density sliders over experiments.feature_importance's grid (sweep.nearest picks the
-    instance), showing the importance profile beside the norm bars."""
-    return ImportanceExplorer(sweep)
+    instance), showing the importance profile beside the norm bars. Starts at the grid point nearest
+    (decay, density); None starts at the first option."""
+    return ImportanceExplorer(sweep, decay, density)
 
 
-def hidden_size_explorer(sweeps: Mapping[int, Sweep]) -> HiddenSizeExplorer:
+def hidden_size_explorer(
+    sweeps: Mapping[int, Sweep], n_hidden: int | None = 2, density: float | None = 0.1
+) -> HiddenSizeExplorer:
     """Hidden-size and density sliders over experiments.dimensionality_sweep's {n_hidden: Sweep}, showing
-    W^T W, the norm bars and D* for that (m, density)."""
-    return HiddenSizeExplorer(sweeps)
+    W^T W, the norm bars and D* for that (m, density). Starts at the setting nearest (n_hidden, density)."""
+    return HiddenSizeExplorer(sweeps, n_hidden, density)
 
 
 def retrain_button(density: float = 0.05, steps: int = 1000, **kwargs: Any) -> LiveRetrainer:
