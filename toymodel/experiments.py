@@ -2,7 +2,7 @@
 
 Used by the notebooks, by `python -m toymodel`, and by the science tests, so all three see the
 same defaults.  Every setting of an experiment is one instance of a single ToyModel, trained
-together in one run (best of `n_seeds` initialisations per instance).
+together in one run (best of `n_seeds` initialisations per instance; see seeds_for).
 """
 
 from __future__ import annotations
@@ -16,6 +16,15 @@ from .data import _check_positive_int, density_sweep, geometric_importance
 from .metrics import n_represented
 from .model import ToyModel
 from .train import TrainResult, train_toy_model
+
+def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
+    """Best-of-k: `default` seeds for the ReLU models, whose losses have real local minima (e.g. two antipodal
+    pairs instead of a pentagon); 1 for the linear model, whose local minima are all global
+    (Baldi & Hornik, 1989), so extra seeds would only cost time.  An explicit n_seeds wins."""
+    if n_seeds is not None:
+        return n_seeds
+    return 1 if kind == "linear" else default
+
 
 # The paper's sparsities for the 20 -> 5 figures: S = 0, 0.7, 0.9, 0.97, 0.99, 0.997, 0.999.
 PAPER_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
@@ -95,7 +104,7 @@ def run_sweep(
     kind: str = "relu_output",
     decay: torch.Tensor | None = None,
     seed: int = 0,
-    n_seeds: int = 3,
+    n_seeds: int | None = None,
     steps: int | None = None,
     progress: bool | None = None,
 ) -> Sweep:
@@ -105,6 +114,7 @@ def run_sweep(
     """
     n_instances = density.shape[0]
     model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=seed)
+    n_seeds = seeds_for(kind, n_seeds)
     result = train_toy_model(model, density, importance, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress)
     importance = torch.as_tensor(importance, dtype=torch.float32).expand(n_instances, n_features).clone()
     return Sweep(model, density.clone(), importance, result.loss, decay, result)
@@ -120,7 +130,7 @@ def basic_superposition(
     p_min: float = 0.05,
     importance_decay: float = 0.9,
     seed: int = 0,
-    n_seeds: int = 3,
+    n_seeds: int | None = None,
     steps: int | None = None,
     progress: bool | None = None,
 ) -> Sweep:
@@ -141,7 +151,7 @@ def sparse_vs_dense(
     densities: Sequence[float] | None = PAPER_DENSITIES,
     importance_decay: float = 0.7,
     seed: int = 0,
-    n_seeds: int = 3,
+    n_seeds: int | None = None,
     steps: int | None = None,
     progress: bool | None = None,
 ) -> Sweep:
@@ -164,7 +174,7 @@ def feature_importance(
     n_densities: int = 6,
     p_min: float = 0.01,
     seed: int = 0,
-    n_seeds: int = 3,
+    n_seeds: int | None = None,
     steps: int | None = None,
     progress: bool | None = None,
 ) -> Sweep:
@@ -192,7 +202,7 @@ def dimensionality_sweep(
     densities: Sequence[float] | None = (1.0, 0.3, 0.1, 0.03, 0.01),
     kind: str = "relu_output",
     seed: int = 0,
-    n_seeds: int = 2,
+    n_seeds: int | None = None,
     steps: int | None = None,
     progress: bool | None = None,
 ) -> dict[int, Sweep]:
@@ -213,6 +223,7 @@ def dimensionality_sweep(
     with torch.no_grad():  # the init scale of each instance's own width
         model.W *= ((m_max / widths) ** 0.5)[:, None, None]
     density = d.repeat(len(hidden_sizes))
+    n_seeds = seeds_for(kind, n_seeds, default=2)
     result = train_toy_model(model, density, 1.0, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress,
                              active_hidden=widths)
     out = {}
