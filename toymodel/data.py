@@ -101,13 +101,14 @@ def _sample(shape: tuple[int, ...], p: torch.Tensor, generator: torch.Generator 
     return sparse_from_uniform(u, -1.0 / p.clamp(min=1e-30))
 
 
-def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor) -> torch.Tensor:
+def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
     """Sparse features from uniform draws u (not modified), given -1/p broadcastable to u's shape.
 
+    out: an optional buffer of the broadcast shape to write into (the training loop reuses one).
     v = u / p is uniform on [0, 1) exactly when it is kept (v < 1, probability p); the rest
     become 0.  Written as multiply / threshold / negate: the three fastest CPU kernels for it.
     """
-    v = torch.mul(u, neg_inv_p)  # -u/p
+    v = torch.mul(u, neg_inv_p, out=out)  # -u/p
     return torch.nn.functional.threshold_(v, -1.0, -0.0).neg_()  # keeps -u/p > -1 (u/p < 1); -0 -> +0
 
 
