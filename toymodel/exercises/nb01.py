@@ -6,22 +6,12 @@ Each check prints feedback and returns True or False; it never raises on a wrong
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
 from typing import Any
 
 from ..metrics import represented
-from . import feedback, unanswered
+from . import as_feature_set, as_number, feedback, unanswered
 
 
-def _number(answer: Any) -> float | None:
-    """answer as a finite float, or None if it is not a number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def check_density_sparsity(answer: Any) -> bool:
@@ -29,7 +19,7 @@ def check_density_sparsity(answer: Any) -> bool:
     if unanswered(answer):
         return False
     try:
-        p, s = (_number(a) for a in answer)
+        p, s = (as_number(a) for a in answer)
     except (TypeError, ValueError):
         return feedback(False, "", "Write two numbers: answer = (p, S).")
     if p is None or s is None:
@@ -46,7 +36,7 @@ def check_pentagon_angle(answer: Any) -> bool:
     """Exercise 2: the angle between neighbouring features of a regular pentagon, in degrees (72)."""
     if unanswered(answer):
         return False
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", "Write a number of degrees, e.g. answer = 45.")
     if abs(value - 72.0) <= 1.5:
@@ -59,21 +49,6 @@ def check_pentagon_angle(answer: Any) -> bool:
     return feedback(False, "", "Five directions spaced evenly around a circle: how many degrees between neighbours?")
 
 
-def _feature_set(answer: Any) -> set[int] | None:
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Iterable):
-        return None
-    out = set()
-    for a in answer:
-        if isinstance(a, bool):
-            return None
-        try:
-            i = int(a)
-        except (TypeError, ValueError):
-            return None
-        if i != a:
-            return None
-        out.add(i)
-    return out
 
 
 def check_linear_kept(answer: Any, sweep: Any) -> bool:
@@ -84,7 +59,7 @@ def check_linear_kept(answer: Any, sweep: Any) -> bool:
     """
     if unanswered(answer):
         return False
-    chosen = _feature_set(answer)
+    chosen = as_feature_set(answer)
     if chosen is None:
         return feedback(False, "", "Write a list of feature indices, e.g. answer = [3, 4].")
     k = int(sweep.density.argmin())

@@ -6,33 +6,22 @@ The right answers are computed from the sweep the notebook trained, not hard-cod
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 from ..metrics import represented
-from . import feedback, unanswered
+from . import as_number, feedback, unanswered
 
 
-def _number(answer: Any) -> float | None:
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
-def _is_int(value: float) -> bool:
-    return value == int(value)
 
 
 def check_n_represented(answer: Any, sweep: Any, density: float = 0.01) -> bool:
     """Exercise 1: how many features does the model represent at the setting nearest `density`?"""
     if unanswered(answer):
         return False
-    value = _number(answer)
-    if value is None or not _is_int(value):
+    value = as_number(answer)
+    if value is None or value != int(value):
         return feedback(False, "", "Write a whole number of features, e.g. answer = 6.")
     k = sweep.nearest(density=density)
     right = int(sweep.n_represented()[k])
@@ -57,10 +46,10 @@ def check_first_dropped(answer: Any, sweep: Any) -> bool:
         return False
     right = first_dropped(sweep)
     k = int(sweep.density.argmin())
-    value = _number(answer)
+    value = as_number(answer)
     if right is None:  # every feature is represented: there is no right index to give
         return feedback(False, "", f"At {sweep.label(k)} every feature is represented in this run.")
-    if value is None or not _is_int(value):
+    if value is None or value != int(value):
         return feedback(False, "", "Write one feature index, e.g. answer = 7.")
     if int(value) == right:
         return feedback(True, f"Feature {right} (importance {float(sweep.importance[k, right]):.3g}) is the first "
@@ -76,7 +65,7 @@ def check_dims_per_feature(answer: Any, sweep: Any) -> bool:
     """Exercise 3: hidden dimensions per represented feature at the sparsest setting (m / n_represented)."""
     if unanswered(answer):
         return False
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", "Write a number (a fraction is fine, e.g. answer = 5 / 8).")
     k = int(sweep.density.argmin())

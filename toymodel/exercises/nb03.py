@@ -6,30 +6,15 @@ Where the right answer depends on training, it is computed from the sweep the no
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from ..metrics import represented
-from . import feedback, unanswered
+from . import as_feature_set, as_whole, feedback, unanswered
 
 
-def _number(answer: Any) -> float | None:
-    """answer as a finite float, or None if it is not a number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
-def _whole(answer: Any) -> int | None:
-    value = _number(answer)
-    if value is None or value != int(value):
-        return None
-    return int(value)
 
 
 def check_importance_role(answer: Any) -> bool:
@@ -65,7 +50,7 @@ def check_counts_at_sparsity(answer: Any, sweep: Any, sparsity: float = 0.99,
     if unanswered(answer):
         return False
     try:
-        values = [_whole(a) for a in answer]
+        values = [as_whole(a) for a in answer]
     except TypeError:
         values = []
     if len(values) != len(decays) or any(v is None for v in values):
@@ -84,16 +69,6 @@ def check_counts_at_sparsity(answer: Any, sweep: Any, sparsity: float = 0.99,
                                f"r = {decays[1]:g} in the table of counts (or move the explorer's sliders there).")
 
 
-def _feature_set(answer: Any) -> set[int] | None:
-    if isinstance(answer, (str, bytes)) or not isinstance(answer, Iterable):
-        return None
-    out = set()
-    for a in answer:
-        i = _whole(a)
-        if i is None:
-            return None
-        out.add(i)
-    return out
 
 
 def check_linear_features(answer: Any, sweep: Any, density: float = 0.01) -> bool:
@@ -103,7 +78,7 @@ def check_linear_features(answer: Any, sweep: Any, density: float = 0.01) -> boo
     """
     if unanswered(answer):
         return False
-    chosen = _feature_set(answer)
+    chosen = as_feature_set(answer)
     if chosen is None:
         return feedback(False, "", "Write a list of feature indices, e.g. answer = [4, 5].")
     k = sweep.nearest(density=density)

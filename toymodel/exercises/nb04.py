@@ -6,30 +6,15 @@ Where the right answer depends on training, it is computed from the sweeps the n
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from typing import Any
 
 from ..metrics import dimensions_per_feature
-from . import feedback, unanswered
+from . import as_number, as_whole, feedback, unanswered
 
 
-def _number(answer: Any) -> float | None:
-    """answer as a finite float, or None if it is not a number."""
-    if isinstance(answer, bool):
-        return None
-    try:
-        value = float(answer)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
-def _whole(answer: Any) -> int | None:
-    value = _number(answer)
-    if value is None or value != int(value):
-        return None
-    return int(value)
 
 
 def count_and_dstar(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> tuple[int, float]:
@@ -50,7 +35,7 @@ def check_count_and_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int 
         count, dstar = answer
     except (TypeError, ValueError):
         return feedback(False, "", "Write two numbers: answer = (count, D*).")
-    count, dstar = _whole(count), _number(dstar)
+    count, dstar = as_whole(count), as_number(dstar)
     if count is None or dstar is None:
         return feedback(False, "", "Write a whole number of features and a number for D*: answer = (count, D*).")
     p = 1.0 - sparsity
@@ -75,7 +60,7 @@ def check_tetrahedron(answer: Any) -> bool:
     """Exercise 2: D_i of one feature of a regular tetrahedron (4 unit vectors in 3-D, pairwise cosine -1/3): 3/4."""
     if unanswered(answer):
         return False
-    value = _number(answer)
+    value = as_number(answer)
     if value is None:
         return feedback(False, "", "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if abs(value - TETRAHEDRON) <= 0.01:
@@ -102,7 +87,7 @@ def check_first_m_all(answer: Any, sweeps: Mapping[int, Any], sparsity: float = 
     """Exercise 3: the smallest m that represents all features at sparsity S (read from the sweeps)."""
     if unanswered(answer):
         return False
-    value = _whole(answer)
+    value = as_whole(answer)
     if value is None:
         return feedback(False, "", "Write a whole number of hidden dimensions, e.g. answer = 5.")
     p = 1.0 - sparsity
