@@ -393,5 +393,8 @@ def _move_first_slider(page, stem: str, i: int, info: dict) -> None:
     except PWTimeout:
         _shot(page, stem, f"explorer{i}-after")
         pytest.fail(f"{stem}: {action} did not change the figure in the explorer's output")
+    # every key press queues a redraw: let the kernel finish them all before the screenshot
+    page.locator("#jp-main-statusbar").get_by_text("Idle").wait_for(timeout=60_000)
+    page.wait_for_timeout(300)
     _shot(page, stem, f"explorer{i}-after")
     print(f"{stem}: explorer {i}: {action} redrew the figure")
