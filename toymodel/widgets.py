@@ -97,15 +97,16 @@ class Explorer(widgets.VBox):
             s.observe(self.redraw, names="value")
 
     def _key(self) -> Hashable:
-        raise NotImplementedError
+        """The cache key of the sliders' current values (each explorer defines its own)."""
+        raise TypeError(f"{type(self).__name__} is abstract: an explorer must define _key()")
 
     def _index_of(self, key: Hashable) -> int:
         """The instance a key shows (the key itself unless a subclass says otherwise)."""
         return int(key)  # type: ignore[arg-type]
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
-        """Draw the figure for `key` into `fig`; return its title."""
-        raise NotImplementedError
+        """Draw the figure for `key` into `fig`; return its title (each explorer defines its own)."""
+        raise TypeError(f"{type(self).__name__} is abstract: an explorer must define _draw()")
 
     def redraw(self, change: Any = None) -> None:
         """Show the figure for the sliders' current values (from the cache when seen before)."""
