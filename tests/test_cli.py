@@ -1,0 +1,35 @@
+"""`python -m toymodel`: writes the figures and the summary, and never overwrites what it did not write."""
+
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import pytest
+
+from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
+
+
+def test_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path, capsys):
+    mine = tmp_path / "summary.txt"
+    mine.write_text("my notes")
+    with pytest.raises(SystemExit, match="summary.txt, which python -m toymodel did not write"):
+        main(["--quick", "--out", str(tmp_path)])
+    assert mine.read_text() == "my notes"
+    assert not (tmp_path / FIGURES[0]).exists()  # it stopped before any work
+
+
+def test_force_allows_overwriting(tmp_path: Path):
+    (tmp_path / "summary.txt").write_text("my notes")
+    OutputFolder(tmp_path, force=True).check(["summary.txt"])  # no SystemExit
+
+
+def test_quick_run_writes_every_figure_and_a_summary(tmp_path: Path, capsys):
+    assert main(["--quick", "--out", str(tmp_path)]) == 0
+    for name in FIGURES:
+        image = mpimg.imread(tmp_path / name)
+        assert image.shape[0] > 200 and image.shape[1] > 200, name
+    summary = (tmp_path / "summary.txt").read_text()
+    assert "p = 0.05 (S = 0.95): 5 of 5 represented" in summary
+    assert "D* = m / ||W||_F^2 sticks at 1" in summary
+    # the files are recorded as its own, so a second run may overwrite them without --force
+    assert set(FIGURES + ["summary.txt"]) <= set((tmp_path / MANIFEST).read_text().split())
+    OutputFolder(tmp_path, force=False).check(FIGURES + ["summary.txt"])
