@@ -10,7 +10,6 @@ import torch
 
 from toymodel import phase
 from toymodel.experiments import PhaseDiagram, phase_diagram
-from toymodel.model import ToyModel
 from toymodel.train import evaluate_loss
 
 matplotlib.use("Agg")
@@ -18,22 +17,11 @@ matplotlib.use("Agg")
 N_CANDIDATES = {2: 3, 3: 4}
 
 
-def _candidate_model(n, settings):
-    """One instance per (candidate, r, p) in settings, W and b set to that candidate; returns (model, p, importance)."""
-    model = ToyModel(n, n - 1, len(settings), seed=None)
-    importance = torch.ones(len(settings), n)
-    with torch.no_grad():
-        for k, (c, r, p) in enumerate(settings):
-            model.W[k], model.b[k] = phase.candidate_weights(n, c, p)
-            importance[k, -1] = r
-    return model, torch.tensor([p for _, _, p in settings]), importance
-
-
 @pytest.mark.parametrize("n", [2, 3])
 def test_closed_forms_match_monte_carlo(n):
     """Each candidate's closed form equals the library's loss (evaluate_loss) within 5 standard errors."""
     settings = [(c, r, p) for c in range(N_CANDIDATES[n]) for r in (0.5, 3.0) for p in (1.0, 0.3, 0.1)]
-    model, p, imp = _candidate_model(n, settings)
+    model, p, imp = phase.candidate_model(n, settings)
     runs = torch.stack([evaluate_loss(model, p, imp, batch_size=32768, seed=s) for s in range(8)])
     mc, se = runs.mean(0).double(), runs.std(0).double() / math.sqrt(len(runs))
     closed = torch.tensor([phase.candidate_losses(n, r, q)[c] for c, r, q in settings])
@@ -210,6 +198,8 @@ def test_explorer_redraws_without_training(small2):
     lambda: phase.candidate_weights(2, phase.TRIANGLE),
     lambda: phase.candidate_weights(3, 2, p=0.0),
     lambda: phase.classify_candidate(torch.zeros(2, 4, 3)),
+    lambda: phase.candidate_model(2, []),
+    lambda: phase.candidate_model(2, [(0, -1.0, 0.5)]),
     lambda: phase.classify_phase(torch.zeros(2, 3, 2), threshold=0),
     lambda: phase_diagram(4),
     lambda: phase_diagram(2, ratios=[]),

@@ -42,6 +42,7 @@ import numpy as np
 import torch
 
 from .metrics import REPRESENTED_THRESHOLD, _unit, _weights
+from .model import ToyModel
 
 PHASES = ("not learned", "superposition", "dedicated dimension")
 NOT_LEARNED, SUPERPOSITION, DEDICATED = 0, 1, 2
@@ -141,6 +142,24 @@ def candidate_weights(n_features: int, candidate: int, p: float = 1.0) -> tuple[
     if candidate in (0, 1):
         b[2 if candidate == 0 else 0] = p / 2
     return torch.tensor(rows[candidate]), b
+
+
+def candidate_model(n_features: int, settings: list[tuple[int, float, float]]) -> tuple[ToyModel, torch.Tensor, torch.Tensor]:
+    """A ToyModel with one instance per (candidate, r, p) in settings, its W and b set to that candidate.
+
+    Returns (model, density [K], importance [K, n_features]) ready for train.evaluate_loss, which then
+    samples the very loss the closed forms compute.
+    """
+    n = _check_n_features(n_features)
+    if not settings:
+        raise ValueError("settings must hold at least one (candidate, r, p) triple")
+    model = ToyModel(n, n - 1, len(settings), seed=None)
+    importance = torch.ones(len(settings), n)
+    with torch.no_grad():
+        for k, (c, r, p) in enumerate(settings):
+            model.W[k], model.b[k] = candidate_weights(n, c, p)
+            importance[k, -1] = float(_as_grid("r", r, 0.0, np.inf))
+    return model, torch.tensor([float(p) for _, _, p in settings]), importance
 
 
 def classify_candidate(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Tensor:

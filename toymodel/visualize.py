@@ -881,7 +881,7 @@ def plot_training_curves(
 
 from .phase import (  # noqa: E402  (kept with the block it serves, so the three branches merge cleanly)
     CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE,
-    TRIANGLE_NAME as _TRIANGLE_NAME, theoretical_candidate as _theoretical_candidate,
+    TRIANGLE_NAME as _TRIANGLE_NAME, candidate_losses as _candidate_losses, theoretical_candidate as _theoretical_candidate,
 )
 
 # Okabe-Ito colours: not learned = grey, superposition = blue, dedicated dimension = orange (2 -> 1);
@@ -998,7 +998,8 @@ def plot_phase_diagram(diagram: Any, *, view: str | None = None, mark: tuple[int
 
 @_styled
 def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, title: str | None = None) -> Figure:
-    """Bars: each candidate's closed-form loss at grid point (ratio[i], density[j]); a line: the trained model's loss."""
+    """Bars: each candidate's closed-form loss at grid point (ratio[i], density[j]) on a log axis, the best outlined;
+    a dashed line: the trained model's loss."""
     n = diagram.n_features
     names = list(_CANDIDATES[n])
     losses = np.asarray(diagram.candidate_loss[i, j], dtype=float)
@@ -1013,9 +1014,10 @@ def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, 
     ax.axvline(trained, color="black", ls="--", lw=1.2, label=f"trained model: {trained:.3g}", gid="trained")
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
-    ax.set_xlabel("expected loss (mean over features of $I_i(x_i - x'_i)^2$)")
-    ax.set_xlim(0, 1.15 * max(float(losses.max()), trained))
-    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.set_xscale("log")  # the candidates' losses differ by orders of magnitude
+    ax.set_xlabel("expected loss, log scale (mean of $I_i(x_i - x'_i)^2$)")
+    lo, hi = min(float(losses.min()), trained), max(float(losses.max()), trained)
+    ax.set_xlim(lo / 4, hi * 3)
     ax.legend(loc="lower right")
     ax.set_title("closed-form loss of each candidate" if title is None else title)
     return fig
@@ -1030,7 +1032,7 @@ def plot_weights_1d(W: Any, ax: Axes | None = None, title: str | None = None, la
     lim = max(1.3, 1.2 * float(np.abs(w).max(initial=0.0)))
     ax.axhline(0, color="0.6", lw=1, zorder=0)
     ax.axvspan(-REPRESENTED_THRESHOLD, REPRESENTED_THRESHOLD, color="0.93", zorder=0, label="|W_i| <= 0.5")
-    colors = (PHASE_COLORS[1], PHASE_COLORS[2]) if len(w) == 2 else FEATURE_CMAP(np.linspace(0, 1, len(w)))
+    colors = FEATURE_CMAP(np.linspace(0, 1, len(w)) if len(w) > 1 else np.zeros(1))  # as in the 2-D embeddings
     for i, x in enumerate(w):
         y = 0.25 * (1 if i % 2 == 0 else -1)
         ax.annotate("", (x, 0), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "color": colors[i], "lw": 2})
@@ -1042,4 +1044,30 @@ def plot_weights_1d(W: Any, ax: Axes | None = None, title: str | None = None, la
     ax.spines["left"].set_visible(False)
     ax.set_xlabel("the hidden dimension")
     ax.set_title("trained weights on the hidden line" if title is None else title)
+    return fig
+
+
+@_styled
+def plot_loss_slice(diagram: Any, i: int, ax: Axes | None = None) -> Figure:
+    """One row of the diagram: every candidate's closed-form loss against p at ratio[i] (lines), the trained
+    models' losses (dots), and the analytic phase changes (dotted verticals, where the best candidate switches)."""
+    n = diagram.n_features
+    r = float(diagram.ratio[i])
+    p_data = np.asarray(diagram.density, dtype=float)
+    pp = np.geomspace(p_data.min(), p_data.max(), 400)
+    L = _candidate_losses(n, r, pp)  # [400, C]
+    fig, ax = _fig_ax(ax, (5.6, 3.8))
+    for c, name in enumerate(_CANDIDATES[n]):
+        ax.plot(pp, L[:, c], color=CANDIDATE_COLORS[n][c], lw=2, label=name, gid=f"candidate-{c}")
+    ax.plot(p_data, np.asarray(diagram.loss[i], dtype=float), "o", color="black", ms=4, label="trained (best of k)",
+            gid="trained")
+    best = L.argmin(1)
+    for s in np.flatnonzero(np.diff(best)):
+        ax.axvline(np.sqrt(pp[s] * pp[s + 1]), color="0.3", ls=":", lw=1)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("feature probability p = 1 - S (log scale)")
+    ax.set_ylabel("expected loss (log scale)")
+    ax.set_title(f"ReLU output, {n} features → {n - 1} hidden, r = {r:.3g}:\ncandidates' closed forms and trained losses")
+    ax.legend(loc="lower right")
     return fig
