@@ -144,7 +144,9 @@ def candidate_weights(n_features: int, candidate: int, p: float = 1.0) -> tuple[
     return torch.tensor(rows[candidate]), b
 
 
-def candidate_model(n_features: int, settings: list[tuple[int, float, float]]) -> tuple[ToyModel, torch.Tensor, torch.Tensor]:
+def candidate_model(
+    n_features: int, settings: list[tuple[int, float, float]]
+) -> tuple[ToyModel, torch.Tensor, torch.Tensor]:
     """A ToyModel with one instance per (candidate, r, p) in settings, its W and b set to that candidate.
 
     Returns (model, density [K], importance [K, n_features]) ready for train.evaluate_loss, which then

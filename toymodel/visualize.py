@@ -881,7 +881,8 @@ def plot_training_curves(
 
 from .phase import (  # noqa: E402  (kept with the block it serves, so the three branches merge cleanly)
     CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE,
-    TRIANGLE_NAME as _TRIANGLE_NAME, candidate_losses as _candidate_losses, theoretical_candidate as _theoretical_candidate,
+    TRIANGLE_NAME as _TRIANGLE_NAME, candidate_losses as _candidate_losses,
+    theoretical_candidate as _theoretical_candidate,
 )
 
 # Okabe-Ito colours: not learned = grey, superposition = blue, dedicated dimension = orange (2 -> 1);
@@ -960,7 +961,8 @@ def plot_phase_map(
     ax.set_yscale("log")
     # decades only, as plain text: minor log ticks and mathtext labels would double the explorer's redraw time
     for axis, values in ((ax.xaxis, r), (ax.yaxis, p)):
-        decades = [10.0**e for e in range(int(np.floor(np.log10(values.min()))), int(np.ceil(np.log10(values.max()))) + 1)]
+        lo, hi = int(np.floor(np.log10(values.min()))), int(np.ceil(np.log10(values.max())))
+        decades = [10.0**e for e in range(lo, hi + 1)]
         axis.set_ticks(decades, [f"{v:g}" for v in decades])
         axis.set_minor_locator(NullLocator())
     if boundaries:
@@ -1024,7 +1026,9 @@ def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, 
 
 
 @_styled
-def plot_weights_1d(W: Any, ax: Axes | None = None, title: str | None = None, labels: Sequence[str] | None = None) -> Figure:
+def plot_weights_1d(
+    W: Any, ax: Axes | None = None, title: str | None = None, labels: Sequence[str] | None = None
+) -> Figure:
     """2 -> 1: each feature's weight W_i as a point on the single hidden axis (antipodal = opposite sides)."""
     w = np.asarray(torch.as_tensor(W, dtype=torch.float32).reshape(-1))
     fig, ax = _fig_ax(ax, (4.2, 2.0))
@@ -1068,6 +1072,7 @@ def plot_loss_slice(diagram: Any, i: int, ax: Axes | None = None) -> Figure:
     ax.set_yscale("log")
     ax.set_xlabel("feature probability p = 1 - S (log scale)")
     ax.set_ylabel("expected loss (log scale)")
-    ax.set_title(f"ReLU output, {n} features → {n - 1} hidden, r = {r:.3g}:\ncandidates' closed forms and trained losses")
+    ax.set_title(f"ReLU output, {n} features → {n - 1} hidden, r = {r:.3g}:\n"
+                 "candidates' closed forms and trained losses")
     ax.legend(loc="lower right")
     return fig

@@ -27,11 +27,13 @@ def check_antipodal_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
     right = antipodal_loss_value(r, p)
     if abs(value - right) <= 0.02 * right:
         return feedback(True, f"(1 + r) p^2 / 12 = {1 + r:g} x {p:g}^2 / 12 = {right:.4g}: both features are off by "
-                              "min(x_0, x_1) when both are active, E[min^2] = 1/6, and the loss averages the 2 features.", "")
+                              "min(x_0, x_1) when both are active, E[min^2] = 1/6, and the loss averages the 2 "
+                              "features.", "")
     if abs(value - 2 * right) <= 0.04 * right:
         return feedback(False, "", "Close: the library's loss is the MEAN over the 2 features, not their sum.")
     if abs(value - right * 2 / (1 + r)) <= 0.02 * right or abs(value - right * 2 * r / (1 + r)) <= 0.02 * right:
-        return feedback(False, "", "Weight each feature's error by its own importance: 1 for feature 0, r for the extra one.")
+        return feedback(False, "", "Weight each feature's error by its own importance: 1 for feature 0, r for the "
+                                   "extra one.")
     if abs(value - right / 2) <= 0.02 * right:  # only the larger of the two counted as wrong
         return feedback(False, "", "When both are active, BOTH features are off by min(x_0, x_1): the larger comes out "
                                    "as max - min, the smaller as 0.")
@@ -74,13 +76,14 @@ def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.05) -> bool:
         return False
     chosen = as_feature_set(answer)
     if chosen is None or len(chosen) != 2 or not chosen <= {0, 1, 2}:
-        return feedback(False, "", "Write the two feature indices (0, 1 or 2; the extra feature is 2), e.g. answer = {0, 2}.")
+        return feedback(False, "", "Write the two feature indices (0, 1 or 2; the extra feature is 2), "
+                                   "e.g. answer = {0, 2}.")
     right = shared_pair(r, p)
     if chosen == right:
         return feedback(True, f"At r = {r:g} the pair is {sorted(right)}: an antipodal pair costs each of its features "
-                              "p^2/6 times its importance, so the model pairs the two cheap ones, (1 + 1) < (1 + r), and "
-                              "gives the extra feature a dimension of its own.", "")
+                              "p^2/6 times its importance, so the model pairs the two cheap ones, (1 + 1) < (1 + r), "
+                              "and gives the extra feature a dimension of its own.", "")
     if 2 in chosen:
-        return feedback(False, "", f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; pairing the other "
-                                   "two costs 2 p^2 / 18. Which is cheaper when r > 1?")
+        return feedback(False, "", f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; "
+                                   "pairing the other two costs 2 p^2 / 18. Which is cheaper when r > 1?")
     return feedback(False, "", "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")
