@@ -156,8 +156,13 @@ def test_phase_figure(small2):
     for ax in (emp, th):
         assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
         assert "importance" in ax.get_xlabel() and "p = 1 - S" in ax.get_ylabel()
-        assert len(ax.collections) >= 2  # the map + at least one analytic boundary
+        assert len(ax.collections) == 1  # the map
+        assert any(ln.get_gid() == "boundary" for ln in ax.get_lines())  # the analytic boundaries
         assert [t.get_text() for t in ax.get_legend().get_texts()][:3] == list(phase.PHASES)
+    # 2 -> 1: the boundary p* = 4r / (2 + 5r) (r <= 1) passes through r = 0.5, p = 4/9
+    pts = np.concatenate([ln.get_xydata() for ln in th.get_lines() if ln.get_gid() == "boundary"])
+    near = pts[np.abs(np.log(pts[:, 0] / 0.5)) < 0.03]
+    assert len(near) and np.allclose(near[:, 1], 4 / 9, rtol=0.05)
     marks = [ln for ln in emp.get_lines() if ln.get_gid() == "mark"]
     assert len(marks) == 1 and marks[0].get_xdata()[0] == pytest.approx(0.8)
     matplotlib.pyplot.close("all")

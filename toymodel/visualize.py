@@ -918,15 +918,32 @@ def _phase_view(diagram: Any, view: str | None) -> str:
     return view
 
 
-def _draw_boundaries(ax: Axes, n_features: int, r: np.ndarray, p: np.ndarray, resolution: int = 200) -> None:
-    """The analytic phase boundaries (where the best closed-form candidate changes) as black lines."""
-    re, pe = _log_edges(r), _log_edges(p)  # cover the whole map, to the cells' outer edges
-    rr = np.geomspace(re[0], re[-1], resolution)
-    pp = np.minimum(np.geomspace(pe[0], min(pe[-1], 1.0), resolution), 1.0)
+@functools.lru_cache(maxsize=16)
+def _boundary_lines(n_features: int, r_lo: float, r_hi: float, p_lo: float, p_hi: float,
+                    resolution: int = 200) -> list[np.ndarray]:
+    """The analytic phase boundaries (where the best closed-form candidate changes) as [k, 2] (r, p) polylines.
+
+    Traced once per range with contourpy (matplotlib's own contour engine) and cached, so that an
+    explorer redraw only draws them.
+    """
+    import contourpy
+
+    rr = np.geomspace(r_lo, r_hi, resolution)
+    pp = np.minimum(np.geomspace(p_lo, p_hi, resolution), 1.0)
     best = _theoretical_candidate(n_features, rr[None, :], pp[:, None])  # [p, r]
+    lines = []
     for c in range(len(_CANDIDATES[n_features])):
         if (best == c).any() and not (best == c).all():
-            ax.contour(rr, pp, (best == c).astype(float), levels=[0.5], colors="black", linewidths=1.2)
+            gen = contourpy.contour_generator(rr, pp, (best == c).astype(float))
+            lines += [np.asarray(line) for line in gen.lines(0.5)]
+    return lines
+
+
+def _draw_boundaries(ax: Axes, n_features: int, r: np.ndarray, p: np.ndarray) -> None:
+    """The analytic phase boundaries as black lines, over the whole map (to the cells' outer edges)."""
+    re, pe = _log_edges(r), _log_edges(p)
+    for line in _boundary_lines(n_features, float(re[0]), float(re[-1]), float(pe[0]), min(float(pe[-1]), 1.0)):
+        ax.plot(line[:, 0], line[:, 1], color="black", lw=1.2, gid="boundary")
 
 
 @_styled
@@ -1017,9 +1034,12 @@ def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, 
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xscale("log")  # the candidates' losses differ by orders of magnitude
-    ax.set_xlabel("expected loss, log scale (mean of $I_i(x_i - x'_i)^2$)")
+    ax.set_xlabel("expected loss (log scale)")
     lo, hi = min(float(losses.min()), trained), max(float(losses.max()), trained)
     ax.set_xlim(lo / 4, hi * 3)
+    decades = [10.0**e for e in range(int(np.ceil(np.log10(lo / 4))), int(np.floor(np.log10(hi * 3))) + 1)]
+    ax.set_xticks(decades, [f"{v:g}" for v in decades])  # plain text: mathtext labels are slow to draw
+    ax.xaxis.set_minor_locator(NullLocator())
     ax.legend(loc="lower right")
     ax.set_title("closed-form loss of each candidate" if title is None else title)
     return fig
