@@ -235,3 +235,152 @@ def dimensionality_sweep(
             part.b.copy_(model.b[rows])
         out[m] = Sweep(part, d.clone(), torch.ones(d.numel(), n_features), result.loss[rows].clone())
     return out
+
+
+# ------------------------------------------------------------------------- notebook 05: the phase diagram
+
+from .train import evaluate_loss  # noqa: E402
+from .phase import (  # noqa: E402  (kept with the block it serves, so the three branches merge cleanly)
+    CANDIDATES, candidate_losses, classify_candidate, classify_phase, theoretical_candidate, theoretical_phase,
+)
+
+
+@dataclass
+class PhaseDiagram:
+    """A trained phase diagram: grid point (i, j) = (relative importance r[i], density p[j]) is instance i * len(p) + j.
+
+    ratio:   [n_r] importance of the extra (last) feature relative to the others (which have importance 1).
+    density: [n_p] feature probability p = 1 - S of every feature.
+    model:   the batched ToyModel (n_features -> n_features - 1), each instance the best of n_seeds.
+    loss:    [n_r, n_p] trained loss, on 8 x EVAL_BATCH fresh samples; candidate_loss [n_r, n_p, n_candidates] closed forms.
+    phase, candidate:                  [n_r, n_p] of the trained models (phase.classify_phase / classify_candidate).
+    theory_phase, theory_candidate:    [n_r, n_p] of the best closed-form candidate.
+    """
+
+    n_features: int
+    ratio: torch.Tensor
+    density: torch.Tensor
+    model: ToyModel
+    loss: torch.Tensor
+    phase: torch.Tensor
+    candidate: torch.Tensor
+    theory_phase: torch.Tensor
+    theory_candidate: torch.Tensor
+    candidate_loss: torch.Tensor
+    train: TrainResult | None = field(default=None, repr=False)
+
+    @property
+    def n_hidden(self) -> int:
+        return self.n_features - 1
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return len(self.ratio), len(self.density)
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        return CANDIDATES[self.n_features]
+
+    @property
+    def W(self) -> torch.Tensor:
+        """[n_r, n_p, n_features, n_hidden], detached."""
+        return self.model.W.detach().view(*self.shape, self.n_features, self.n_hidden)
+
+    @property
+    def b(self) -> torch.Tensor:
+        """[n_r, n_p, n_features], detached."""
+        return self.model.b.detach().view(*self.shape, self.n_features)
+
+    def instance(self, i: int, j: int) -> int:
+        """The model instance of grid point (ratio[i], density[j])."""
+        return i * len(self.density) + j
+
+    def nearest(self, ratio: float, density: float) -> tuple[int, int]:
+        """The grid point (i, j) nearest (in log scale) to the given relative importance and density."""
+        i = int((self.ratio.log() - torch.tensor(float(ratio)).log()).abs().argmin())
+        j = int((self.density.log() - torch.tensor(float(density)).log()).abs().argmin())
+        return i, j
+
+    def agreement(self) -> float:
+        """Fraction of grid points whose trained phase equals the theoretical phase."""
+        return float((self.phase == self.theory_phase).float().mean())
+
+    def label(self, i: int, j: int) -> str:
+        p = float(self.density[j])
+        return f"r = {float(self.ratio[i]):.3g}, p = {p:.3g} (S = {1 - p:.3g})"
+
+
+def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, low: float, high: float) -> torch.Tensor:
+    if values is None:
+        _check_positive_int(f"n_{name}", n)
+        return torch.logspace(torch.log10(torch.tensor(low)), torch.log10(torch.tensor(high)), n)
+    try:
+        v = torch.as_tensor(values, dtype=torch.float32).flatten()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must be a sequence of positive numbers, got {values!r}") from err
+    hi_ok = (v <= 1).all() if name == "densities" else torch.isfinite(v).all()
+    if v.numel() == 0 or torch.isnan(v).any() or (v <= 0).any() or not hi_ok:
+        allowed = "(0, 1] (p = 1 - S)" if name == "densities" else "(0, inf)"
+        raise ValueError(f"{name} must hold at least one number in {allowed}, got {values!r}")
+    return v
+
+
+EVAL_BATCH = 8192  # PhaseDiagram.loss: measured on 8 x 8192 fresh samples
+PHASE_DEFAULTS = {2: {"steps": 2000, "batch_size": 256, "n_seeds": 6}, 3: {"steps": 1000, "batch_size": 2048, "n_seeds": 4}}
+
+
+def phase_diagram(
+    n_features: int = 2,
+    *,
+    ratios: Sequence[float] | torch.Tensor | None = None,
+    densities: Sequence[float] | torch.Tensor | None = None,
+    n_ratios: int = 20,
+    n_densities: int = 20,
+    n_seeds: int | None = None,
+    steps: int | None = None,
+    batch_size: int | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> PhaseDiagram:
+    """The paper's phase diagram: n_features -> n_features - 1 (2 -> 1 or 3 -> 2), ReLU output model.
+
+    The last ("extra") feature has importance r, the others 1; every feature has density p.  By default
+    r runs over n_ratios log-spaced values from 0.1 to 10 and p over n_densities log-spaced values from
+    0.01 to 1 (S = 0.99 ... 0), as in the paper.  Every grid point is one instance of ONE batched
+    ToyModel, each the best (lowest loss) of n_seeds initialisations (the paper trains ten per point).
+
+    Defaults (None), measured to reproduce the phases at the least cost:
+      2 -> 1: 2000 steps, batch 256, best of 6.  Batch 1024 gave the same phases at 5x the cost.
+      3 -> 2: 1000 steps, batch 2048, best of 4.  Sparse, the two superposition candidates differ only
+              when two features are active at once (probability p^2): a small batch sees too few such
+              inputs (batch 256 at p = 0.01: ~50 in the whole run) and picks between them by chance.
+    """
+    if isinstance(n_features, bool) or n_features not in (2, 3):
+        raise ValueError(f"n_features must be 2 (2 -> 1 dim) or 3 (3 -> 2 dims), got {n_features!r}")
+    r = _log_grid("ratios", ratios, n_ratios, 0.1, 10.0)
+    p = _log_grid("densities", densities, n_densities, 0.01, 1.0)
+    defaults = PHASE_DEFAULTS[n_features]
+    n_seeds = defaults["n_seeds"] if n_seeds is None else n_seeds
+    steps = defaults["steps"] if steps is None else steps
+    batch_size = defaults["batch_size"] if batch_size is None else batch_size
+    _check_positive_int("n_seeds", n_seeds)
+    K = len(r) * len(p)
+    importance = torch.ones(K, n_features)
+    importance[:, -1] = r.repeat_interleave(len(p))
+    density = p.repeat(len(r))
+    model = ToyModel(n_features, n_features - 1, K, seed=seed)
+    result = train_toy_model(model, density, importance, steps=steps, batch_size=batch_size, seed=seed,
+                             n_seeds=n_seeds, progress=progress)
+    # the loss on a larger evaluation set than training's (8 x batch_size): at small p the interference
+    # terms need two features active at once (probability p^2), which a small set hardly samples
+    eval_loss = evaluate_loss(model, density, importance, batch_size=max(batch_size, EVAL_BATCH), seed=seed)
+    grid = (len(r), len(p))
+    rr, pp = r.double().numpy()[:, None], p.double().numpy()[None, :]
+    return PhaseDiagram(
+        n_features=n_features, ratio=r, density=p, model=model, loss=eval_loss.view(grid),
+        phase=classify_phase(model.W).view(grid), candidate=classify_candidate(model.W).view(grid),
+        theory_phase=torch.as_tensor(theoretical_phase(n_features, rr, pp)),
+        theory_candidate=torch.as_tensor(theoretical_candidate(n_features, rr, pp)),
+        candidate_loss=torch.as_tensor(candidate_losses(n_features, rr, pp), dtype=torch.float32),
+        train=result,
+    )

@@ -419,3 +419,89 @@ def retrain_button(density: float = 0.05, steps: int = 1000, **kwargs: Any) -> L
     and redraws it.  Moving the slider alone does not train.  kwargs: n_features, n_hidden,
     importance_decay, kind, train_now (train once at construction, default True)."""
     return LiveRetrainer(density=density, steps=steps, **kwargs)
+
+
+# ------------------------------------------------------------------------- notebook 05: the phase diagram
+
+from .phase import CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE  # noqa: E402
+from .phase import TRIANGLE_NAME as _TRIANGLE_NAME  # noqa: E402
+
+
+def _candidate_name(n_features: int, c: int) -> str:
+    if c == _OTHER:
+        return "none of the candidates"
+    return _TRIANGLE_NAME if c == _TRIANGLE else _CANDIDATES[n_features][c]
+
+
+class PhaseExplorer(Explorer):
+    """Relative-importance and density sliders over a trained experiments.PhaseDiagram; see phase_explorer.
+
+    Left: the trained phase map with the chosen grid point circled; middle: that point's trained W
+    (2 -> 1: the two weights on the hidden line; 3 -> 2: the three directions in the plane); right:
+    each candidate's closed-form loss beside the trained model's loss.  Moving a slider only redraws.
+    """
+
+    def __init__(self, diagram: Any, ratio: float | None = 1.0, density: float | None = 0.1) -> None:
+        if not all(hasattr(diagram, a) for a in ("ratio", "density", "phase", "candidate_loss", "model")):
+            raise ValueError("phase_explorer needs an experiments.PhaseDiagram (from experiments.phase_diagram)")
+        self.diagram = diagram
+        ratios = [float(r) for r in diagram.ratio]
+        densities = [float(p) for p in diagram.density]
+        i0 = ratios.index(_closest(ratios, ratio, log=True))
+        j0 = densities.index(_closest(densities, density, log=True))
+        self.ratio_slider = _selection_slider([(f"r = {r:.3g}", i) for i, r in enumerate(ratios)],
+                                              "extra importance r", i0)
+        order = sorted(range(len(densities)), key=lambda j: -densities[j])  # dense -> sparse
+        self.density_slider = _selection_slider(
+            [(f"p={densities[j]:.3g} (S={1 - densities[j]:.3g})", j) for j in order], "density p = 1 - S", j0)
+        super().__init__([self.ratio_slider, self.density_slider])
+        self.redraw()
+
+    def _key(self) -> Hashable:
+        return int(self.ratio_slider.value), int(self.density_slider.value)
+
+    def _index_of(self, key: Hashable) -> int:
+        i, j = key  # type: ignore[misc]
+        return self.diagram.instance(i, j)
+
+    def _all_keys(self) -> list[Hashable]:
+        return [(i, j) for _, i in self.ratio_slider.options for _, j in self.density_slider.options]
+
+    def _summary(self) -> str:
+        n = self.diagram.n_features
+        return f"{n} features → {n - 1} hidden, {len(self.ratio_slider.options)} ratios x " \
+               f"{len(self.density_slider.options)} densities"
+
+    def _figsize(self, key: Hashable) -> tuple[float, float]:
+        return 12.0, 5.0
+
+    def _draw(self, fig: Figure, key: Hashable) -> str:
+        i, j = key  # type: ignore[misc]
+        d, n = self.diagram, self.diagram.n_features
+        a0, a1, a2 = _panels(fig, 3, width_ratios=[1.0, 1.0, 1.15], wspace=0.75, right=0.3)
+        fig.subplots_adjust(bottom=1.45 / fig.get_size_inches()[1])  # room for the map's legend
+        viz.plot_phase_map(d, "empirical", ax=a0, mark=(i, j), title="trained models (○ = this point)")
+        W = d.W[i, j]
+        if n == 2:
+            viz.plot_weights_1d(W, ax=a1, labels=["feature 0", "extra"], title="this point's trained W")
+        else:
+            imp = torch.ones(n)
+            imp[-1] = float(d.ratio[i])
+            viz.plot_feature_embeddings_2d(W, ax=a1, title="this point's trained W (2 = extra)", colorbar=False)
+        viz.plot_candidate_losses(d, i, j, ax=a2)
+        cand = _candidate_name(n, int(d.candidate[i, j]))
+        theory = _candidate_name(n, int(d.theory_candidate[i, j]))
+        title = (f"ReLU output, {n} features → {n - 1} hidden, {d.label(i, j)}\n"
+                 f"trained: {_PHASES[int(d.phase[i, j])]} ({cand}); theory: "
+                 f"{_PHASES[int(d.theory_phase[i, j])]} ({theory})")
+        fig.suptitle(title, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
+        return title
+
+
+def phase_explorer(diagram: Any, ratio: float | None = 1.0, density: float | None = 0.1) -> PhaseExplorer:
+    """Two sliders (the extra feature's relative importance r, the density p) over a trained phase diagram.
+
+    Shows the chosen grid point on the trained map, its trained weights, and each candidate's
+    closed-form loss next to the trained loss.  Starts at the grid point nearest (ratio, density).
+    """
+    return PhaseExplorer(diagram, ratio, density)

@@ -1,0 +1,64 @@
+"""Self-checks of notebook 05: True for the worked answers in the <details> blocks, False otherwise."""
+
+import pytest
+
+from toymodel.exercises import UNANSWERED, nb05
+
+
+def test_antipodal_loss_accepts_the_worked_answer(capsys):
+    assert nb05.antipodal_loss_value() == pytest.approx(0.01)
+    for right in (0.01, (1 + 2) * 0.2**2 / 12, 0.0100, "0.01"):
+        assert nb05.check_antipodal_loss(right) is True
+    assert "E[min^2] = 1/6" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, hint", [
+    (0.02, "MEAN"), (2 * 0.2**2 / 12, "its own importance"), (0.005, "BOTH"), (0.015, "1/6"),
+    (0.1, "probability p^2"), ("zero", "Write a number"), (True, "Write a number"),
+])
+def test_antipodal_loss_rejects_wrong_answers(wrong, hint, capsys):
+    assert nb05.check_antipodal_loss(wrong) is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and hint in out
+
+
+def test_antipodal_loss_follows_its_arguments():
+    assert nb05.check_antipodal_loss(2 * 0.5**2 / 12, r=1.0, p=0.5) is True
+    assert nb05.check_antipodal_loss(0.01, r=1.0, p=0.5) is False
+
+
+def test_boundary(capsys):
+    assert nb05.check_boundary(4 / 7) is True
+    assert nb05.check_boundary(0.571) is True
+    for wrong in (0.5, 3 / 7, 2 / 3, 1, "4/7", float("nan")):
+        assert nb05.check_boundary(wrong) is False
+    out = capsys.readouterr().out
+    assert "sparsity S* = 1 - p*" in out and "p/3 - p^2/4" in out
+
+
+def test_boundary_constant_is_where_the_closed_forms_cross():
+    from toymodel.phase import candidate_losses
+
+    L = candidate_losses(2, 1.0, nb05.P_STAR_R1)
+    assert L[0] == pytest.approx(L[2])
+
+
+def test_shared_pair(capsys):
+    assert nb05.shared_pair() == {0, 1}
+    for right in ({0, 1}, [1, 0], (0, 1)):
+        assert nb05.check_shared_pair(right) is True
+    for wrong in ({0, 2}, {1, 2}, {0}, {0, 1, 2}, {3, 4}, "01", 1):
+        assert nb05.check_shared_pair(wrong) is False
+    assert "(1 + r) p^2 / 18" in capsys.readouterr().out
+
+
+def test_shared_pair_follows_the_importance():
+    assert nb05.shared_pair(r=0.5) == {1, 2}  # a less important extra feature is the one paired
+    assert nb05.check_shared_pair({1, 2}, r=0.5) is True and nb05.check_shared_pair({0, 1}, r=0.5) is False
+
+
+@pytest.mark.parametrize("check", ["antipodal_loss", "boundary", "shared_pair"])
+def test_placeholder_is_unanswered_not_an_error(check, capsys):
+    fn = getattr(nb05, f"check_{check}")
+    assert fn(...) is False and fn(None) is False
+    assert UNANSWERED in capsys.readouterr().out
