@@ -48,8 +48,10 @@ FRACTIONS: tuple[tuple[float, str, str], ...] = (
 )
 
 # Features i, j are joined in the geometry graph when |W_i . W_j| > GRAPH_THRESHOLD.  Within a polytope of
-# norm-1 vertices the smallest non-zero |dot| is 1/3 (tetrahedron, square antiprism ~0.3); between tegum
-# factors a trained model leaves |dot| of a few hundredths (measured < 0.1 on the 400 -> 30 models).
+# norm-1 vertices every |dot| is at least ~0.3 (pentagon neighbours cos 72 = 0.31, tetrahedron 1/3, square
+# antiprism 0.31); between clean tegum factors a trained model leaves |dot| < 0.01 (measured on the
+# 400 -> 30 model at p = 0.24).  Overlaps in between (0.1-0.2, e.g. at p = 0.21) mean the factors are not
+# cleanly orthogonal: the graph then splits them anyway, and their D_i drift off the fraction lines.
 GRAPH_THRESHOLD = 0.2
 
 

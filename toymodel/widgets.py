@@ -419,3 +419,58 @@ def retrain_button(density: float = 0.05, steps: int = 1000, **kwargs: Any) -> L
     and redraws it.  Moving the slider alone does not train.  kwargs: n_features, n_hidden,
     importance_decay, kind, train_now (train once at construction, default True)."""
     return LiveRetrainer(density=density, steps=steps, **kwargs)
+
+
+# ---------------------------------------------------------------- notebook 06: feature geometry (uniform superposition)
+
+
+class GeometryExplorer(Explorer):
+    """A density slider over the precomputed uniform-superposition run; see geometry_explorer."""
+
+    VIEWS = ("histogram", "graph")
+
+    def __init__(self, sweep: Sweep, density: float | None = 0.24, view: str = "histogram") -> None:
+        if view not in self.VIEWS:
+            raise ValueError(f"view must be one of {self.VIEWS}, got {view!r}")
+        self.sweep, self.view = sweep, view
+        options = density_options(sweep.density)
+        start = None if density is None else sweep.nearest(density=density)
+        self.slider = _selection_slider(options, "density p = 1 - S", start)
+        super().__init__([self.slider])
+        self.redraw()
+
+    def _key(self) -> Hashable:
+        return int(self.slider.value)
+
+    def _all_keys(self) -> list[Hashable]:
+        return [k for _, k in self.slider.options]
+
+    def _summary(self) -> str:
+        return f"{viz._sweep_config(self.sweep)}, {len(self.sweep)} densities, view={self.view!r}"
+
+    def _figsize(self, key: Hashable) -> tuple[float, float]:
+        return 11.0, 4.4
+
+    def _draw(self, fig: Figure, key: Hashable) -> str:
+        k = int(key)
+        s = self.sweep
+        a0, a1 = _panels(fig, 2, width_ratios=[1.4, 1], wspace=0.42, right=0.3)
+        viz.plot_dimensionality_scatter(s, ax=a0, highlight=k)
+        a0.set_title("$D_i$ and $D^*$ of all 20 models (band: this one)")
+        a0.get_legend().remove()
+        if self.view == "histogram":
+            viz.plot_dimensionality_histogram(s, k, ax=a1)
+        else:
+            viz.plot_geometry_graph(s.W[k], ax=a1, max_factors=30, title="feature geometry graph")
+        d = float(dimensions_per_feature(s.W)[k])
+        title = (f"{viz.config_title(s, k)}, 1/(1-S) = {1 / float(s.density[k]):.3g}: $D^*$ = {d:.3g}\n"
+                 f"tegum factors: {viz.factor_summary(s.W[k])}")
+        fig.suptitle(title, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
+        return title
+
+
+def geometry_explorer(sweep: Sweep, density: float | None = 0.24, view: str = "histogram") -> GeometryExplorer:
+    """A density slider over experiments.load_feature_geometry().sweep(): the paper's D_i scatter with the chosen
+    model marked, beside that model's D_i histogram (view="histogram") or feature geometry graph (view="graph").
+    The title names D* and the model's tegum factors.  Never trains; each new setting draws in ~0.2 s."""
+    return GeometryExplorer(sweep, density, view)
