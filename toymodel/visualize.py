@@ -884,7 +884,7 @@ from matplotlib.collections import LineCollection  # noqa: E402
 from .geometry import FRACTIONS as GEOMETRY_FRACTIONS, GRAPH_THRESHOLD, nearest_fraction, tegum_factors  # noqa: E402
 
 INV_DENSITY_LABEL = "1 / (1 - S) = 1 / p (log scale)"
-FACTOR_SIZES = {"orthogonal": 1, "tetrahedron": 4, "triangle": 3, "antipodal pair": 2, "pentagon": 5,
+FACTOR_SIZES = {"tetrahedron": 4, "triangle": 3, "antipodal pair": 2, "pentagon": 5,
                 "square antiprism": 8}  # how many features each polytope has
 
 
@@ -1010,8 +1010,10 @@ def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD) -> str:
     counts = sorted({n: names.count(n) for n in names}.items(), key=lambda kv: (-kv[1], kv[0]))
     words = []
     for name, count in counts:
-        if count > 1 and name != "alone":
-            name = name.replace("pair", "pairs") if name == "antipodal pair" else name + "s"
+        if name == "alone":
+            name = "feature alone" if count == 1 else "features alone"
+        elif count > 1:
+            name = "antipodal pairs" if name == "antipodal pair" else name + "s"
         words.append(f"{count} {name}")
     return ", ".join(words)
 
@@ -1063,10 +1065,13 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
 
 @_styled
 def plot_polytopes_3d(models: Mapping[str, Any],
-                      views: Sequence[tuple[float, float]] = ((22.0, 35.0), (-10.0, 120.0))) -> Figure:
+                      views: Sequence[tuple[float, float]] = ((22.0, 35.0), (65.0, -60.0)),
+                      edges: bool = True) -> Figure:
     """3-D embeddings of several small models (n_hidden = 3), one column per model, one row per view (elev, azim).
 
-    models: {panel title: W [n_features, 3]}.  Each panel is plot_embeddings_3d.
+    models: {panel title: W [n_features, 3]}.  Each panel is plot_embeddings_3d; with edges, thin grey lines join
+    the tips of represented features whose angle is at most 1.2 x the smallest angle in that model (the
+    polytope's edges: for an octahedron every 90-degree pair, for a square antiprism its 16 edges).
     """
     if not models:
         raise ValueError("models must be a non-empty dict {title: W [n_features, 3]}")
@@ -1074,6 +1079,22 @@ def plot_polytopes_3d(models: Mapping[str, Any],
     for r, (elev, azim) in enumerate(views):
         for c, (name, W) in enumerate(models.items()):
             ax = fig.add_subplot(len(views), len(models), r * len(models) + c + 1, projection="3d")
-            plot_embeddings_3d(torch.as_tensor(W), ax=ax, title=name if r == 0 else f"{name}, turned",
-                               elev=elev, azim=azim)
+            w = torch.as_tensor(W).detach().float().cpu()
+            plot_embeddings_3d(w, ax=ax, title=name if r == 0 else f"{name}, turned", elev=elev, azim=azim)
+            if edges:
+                _polytope_edges(ax, w[w.norm(dim=1) > REPRESENTED_THRESHOLD].numpy())
     return fig
+
+
+def _polytope_edges(ax: Axes, w: np.ndarray, ratio: float = 1.2) -> None:
+    """Join the tips of w's rows whose angle is at most `ratio` x the smallest angle between any two.
+
+    1.2 keeps both edge lengths of the square antiprism (71.7 and 80.1 degrees) and drops its diagonals (111.7)."""
+    if len(w) < 3:
+        return
+    u = w / np.linalg.norm(w, axis=1, keepdims=True)
+    angle = np.degrees(np.arccos(np.clip(u @ u.T, -1.0, 1.0)))
+    i, j = np.triu_indices(len(w), 1)
+    close = angle[i, j] <= angle[i, j].min() * ratio
+    for a, b in zip(i[close], j[close]):
+        ax.plot(*np.stack([w[a], w[b]]).T, color="0.55", lw=0.8, zorder=0, gid="edge")
