@@ -166,3 +166,16 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
     assert [label for label, _ in ex.slider.options][0] == "p=1 (S=0)"
     with pytest.raises(ValueError, match="view must be one of"):
         tw.geometry_explorer(geo, view="cube")
+
+
+def test_factor_summary_names_a_polytope_only_when_size_and_dimensionality_fit():
+    pentagon = np.stack([np.cos(2 * np.pi * np.arange(5) / 5), np.sin(2 * np.pi * np.arange(5) / 5)], 1)
+    W = np.zeros((9, 5))
+    W[0:5, 0:2] = pentagon
+    W[5:7, 2] = [1.0, -1.0]  # a clean antipodal pair
+    W[7, 3], W[8, 4] = 1.0, 1.0  # two features alone
+    assert viz.factor_summary(torch.tensor(W)) == "2 features alone, 1 antipodal pair, 1 pentagon"
+    W[5, 0] = 0.6  # the pair leaks into the pentagon's plane: one 7-feature factor, no clean pair
+    assert viz.factor_summary(torch.tensor(W)) == "2 features alone, 1 7-feature factor"
+    W2 = np.array([[1.0, 0.0], [0.5, 0.75**0.5]])  # two features 60 degrees apart: a factor of 2, D_i = 0.8
+    assert viz.factor_summary(torch.tensor(W2)) == "1 2-feature factor"

@@ -996,11 +996,12 @@ def _factor_name(size: int, D: np.ndarray, tol: float = 0.03) -> str:
     return "alone" if size == 1 else f"{size}-feature factor"
 
 
-def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD) -> str:
+def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD, max_kinds: int = 4) -> str:
     """The tegum factors of one model in words, most frequent first, e.g. '21 antipodal pairs, 3 pentagons'.
 
     A factor is named by its polytope only when its size and its features' median D_i both match (a factor
     of 2 whose D_i is 0.4, not 1/2, is a "2-feature factor": it overlaps weakly with features outside it).
+    At most max_kinds kinds are listed; the rest are counted ("and 3 more factors").
     """
     w = torch.as_tensor(W).detach().float().cpu()
     D = feature_dimensionality(w)[0].numpy()
@@ -1009,12 +1010,15 @@ def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD) -> str:
         return "no represented feature"
     counts = sorted({n: names.count(n) for n in names}.items(), key=lambda kv: (-kv[1], kv[0]))
     words = []
-    for name, count in counts:
+    for name, count in counts[:max_kinds]:
         if name == "alone":
             name = "feature alone" if count == 1 else "features alone"
         elif count > 1:
             name = "antipodal pairs" if name == "antipodal pair" else name + "s"
         words.append(f"{count} {name}")
+    rest = sum(count for _, count in counts[max_kinds:])
+    if rest:
+        words.append(f"and {rest} more factor{'s' if rest > 1 else ''}")
     return ", ".join(words)
 
 
