@@ -2,7 +2,8 @@
 tools/make_feature_geometry.py makes, it shows the paper's geometry, and notebook 06's views of it work.
 
 test_a_slice_of_the_run_reproduces_the_file retrains 2 of the 20 densities (2 copies each, 3000 steps):
-about 40 s of one CPU core on the course machine; every other test here takes well under a second.
+about 40 s of one CPU core on the course machine; test_small_models_in_3d... trains for ~1 s; every other
+test here takes well under a second.
 """
 
 import matplotlib
@@ -59,10 +60,12 @@ def test_the_file_is_the_papers_setup(run):
 
 def test_a_slice_of_the_run_reproduces_the_file(run):
     """Each instance's init, data and training are independent of the others, so a slice retrains to the same
-    models.  On the machine that made the file the weights come back bit for bit (measured); another CPU
-    changes float digits past ~6 significant figures, which can tip a near-tie between two copies or
-    configurations, so the comparison is on the geometry, with tolerances about 3x the differences measured
-    between two different seeds' runs of the same slice (D* within 0.01, count within 3, shares within 0.1)."""
+    models: on the machine that made the file the weights come back bit for bit (measured).  Another CPU changes
+    float digits past ~6 significant figures, and over 3000 steps that can act like another seed.  So the
+    comparison is on what a different seed leaves unchanged, with about 3x the differences measured between
+    seed 0 and seed 1 on this slice: D* (0.0002 and 0.0047), represented count (0 and 1), share of D_i on a
+    fraction line (0 and 0), loss (0.16% and 0.06%).  Which fractions appear can change with the seed (seed 1
+    has no square antiprism at p = 0.24), so they are checked on the shipped file, not here."""
     torch.set_num_threads(1)
     idx = [PLATEAU, FRACTIONS]
     again = feature_geometry_run(idx, n_seeds=run.n_seeds, steps=run.steps, lr=run.lr, seed=run.seed, progress=False)
@@ -70,9 +73,9 @@ def test_a_slice_of_the_run_reproduces_the_file(run):
     for j, i in enumerate(idx):
         d1, n1, s1 = _profile(again.W[j])
         d0, n0, s0 = _profile(run.W[i])
-        assert abs(d1 - d0) < 0.01 and abs(n1 - n0) <= 3
-        assert np.abs(s1 - s0).max() < 0.1
-    assert torch.allclose(again.loss, run.loss[idx], rtol=1e-3)
+        assert abs(d1 - d0) < 0.015 and abs(n1 - n0) <= 3
+        assert abs(s1.sum() - s0.sum()) < 0.05
+    assert torch.allclose(again.loss, run.loss[idx], rtol=5e-3)
 
 
 def test_dstar_sticks_at_1_and_at_one_half(geo):
