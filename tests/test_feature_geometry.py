@@ -123,8 +123,9 @@ def test_small_polytopes_rejects_bad_input():
         small_polytopes(density=0.0)
     with pytest.raises(ValueError, match="n_features must be positive integers"):
         small_polytopes(n_features=())
-    with pytest.raises(ValueError, match="indices must be distinct integers in 0..19"):
-        feature_geometry_run([3, 20])
+    for bad in ([3, 20], [], [2, 2], ["a"]):
+        with pytest.raises(ValueError, match="indices must be distinct integers in 0..19"):
+            feature_geometry_run(bad)
 
 
 def test_load_names_the_script_when_the_file_is_missing(tmp_path):

@@ -327,7 +327,10 @@ def feature_geometry_run(
     """
     _check_positive_int("n_seeds", n_seeds)
     grid = feature_geometry_densities(n_densities, p_min)
-    idx = list(range(n_densities)) if indices is None else [int(i) for i in indices]
+    try:
+        idx = list(range(n_densities)) if indices is None else [int(i) for i in indices]
+    except (TypeError, ValueError):
+        idx = []
     if not idx or any(i < 0 or i >= n_densities for i in idx) or len(set(idx)) != len(idx):
         raise ValueError(f"indices must be distinct integers in 0..{n_densities - 1}, got {indices!r}")
     K = len(idx)

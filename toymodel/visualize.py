@@ -1039,11 +1039,11 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
     factors = sorted(tegum_factors(w, threshold), key=lambda f: (len(f), f[0]))
     shown = factors[:max_factors]
     ncol = max(1, min(10, len(shown)))
-    fig, ax = _fig_ax(ax, (6.2, 0.8 + 0.62 * math.ceil(len(shown) / ncol)))
+    fig, ax = _fig_ax(ax, (6.2, 0.8 + 0.66 * math.ceil(len(shown) / ncol)))
     G = (w @ w.T).abs().numpy()
     segments, strength, points = [], [], []
     for c, factor in enumerate(shown):
-        cx, cy = 2.6 * (c % ncol), -2.6 * (c // ncol)
+        cx, cy = 3.0 * (c % ncol), -3.2 * (c // ncol)  # unit-radius rings, with room between cells
         k = len(factor)
         angle = np.pi / 2 + 2 * np.pi * np.arange(k) / k
         radius = 0.0 if k == 1 else 1.0
