@@ -157,7 +157,8 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
         raise AssertionError("a slider move trained a model")
 
     monkeypatch.setattr(tw, "train_toy_model", boom)
-    ex = tw.geometry_explorer(geo)
+    ex = tw.geometry_explorer(geo, prerender=False)
+    assert ex.n_renders == 1
     assert repr(ex) == "GeometryExplorer(ReLU output, 400 features → 30 hidden, 20 densities, view='histogram')"
     assert ex.index == FRACTIONS and "pentagons" in ex.title and "square antiprism" in ex.title
     first = ex.output.outputs[0]["data"]["image/png"]
@@ -170,6 +171,14 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
     assert [label for label, _ in ex.slider.options][0] == "p=1 (S=0)"
     with pytest.raises(ValueError, match="view must be one of"):
         tw.geometry_explorer(geo, view="cube")
+
+
+def test_prerendered_explorer_draws_every_setting_once(geo, monkeypatch):
+    ex = tw.geometry_explorer(geo)
+    assert ex.n_renders == len(geo)
+    for _, k in ex.slider.options:
+        ex.slider.value = k
+    assert ex.n_renders == len(geo)  # every move came from the cache
 
 
 def test_factor_summary_names_a_polytope_only_when_size_and_dimensionality_fit():
