@@ -384,3 +384,176 @@ def phase_diagram(
         candidate_loss=torch.as_tensor(candidate_losses(n_features, rr, pp), dtype=torch.float32),
         train=result,
     )
+
+
+# ---------------------------------------------------------------- notebook 06: feature geometry (uniform superposition)
+
+from pathlib import Path  # noqa: E402  (this block's imports stay in the block, to keep branches mergeable)
+
+import numpy as np  # noqa: E402
+
+from .model import xavier_normal  # noqa: E402
+
+GEOMETRY_N_FEATURES, GEOMETRY_N_HIDDEN = 400, 30  # the paper's uniform-superposition model
+GEOMETRY_P_MIN = 0.05  # densest 1, sparsest 0.05: 1/(1-S) from 1 to 20; sparser, D* only creeps down (0.07 at p = 0.02)
+GEOMETRY_N_DENSITIES = 20
+GEOMETRY_SEEDS = 2  # copies agree to ~0.1% in loss (measured with 3): more buy nothing here
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+FEATURE_GEOMETRY_FILE = RESULTS_DIR / "feature_geometry.npz"
+
+
+def feature_geometry_densities(n_densities: int = GEOMETRY_N_DENSITIES, p_min: float = GEOMETRY_P_MIN) -> torch.Tensor:
+    """The precomputed run's densities: p = p_min**linspace(0, 1, n), dense -> sparse, [n_densities]."""
+    return density_sweep(n_densities, p_min)
+
+
+def _geometry_init(n_features: int, n_hidden: int, index: int, copy: int, seed: int) -> torch.Tensor:
+    """The xavier-normal init of grid instance `index`, best-of-k copy `copy`: [n_features, n_hidden].
+
+    Each (index, copy) has its own generator, so an instance starts the same whichever others train beside it.
+    """
+    state = np.random.SeedSequence((seed, index, copy)).generate_state(1, dtype=np.uint64)[0]
+    g = torch.Generator().manual_seed(int(state >> 1))
+    return xavier_normal(1, n_features, n_hidden, g)[0]
+
+
+@dataclass
+class GeometryRun:
+    """Uniform superposition across densities (every I_i = 1, every feature with the same density).
+
+    W:           [n_densities, n_features, n_hidden] kept copy (lowest loss) per density.
+    density:     [n_densities] p = 1 - S;  index: [n_densities] position of each in the full grid.
+    loss:        [n_densities] loss of the kept copy;  copy_losses: [n_seeds, n_densities] every copy's loss.
+    """
+
+    W: torch.Tensor
+    density: torch.Tensor
+    index: torch.Tensor
+    loss: torch.Tensor
+    copy_losses: torch.Tensor
+    steps: int
+    lr: float
+    seed: int
+    version: str = ""
+
+    @property
+    def n_seeds(self) -> int:
+        return self.copy_losses.shape[0]
+
+    def sweep(self) -> Sweep:
+        """The run as a Sweep (a ToyModel holding W, b = 0), for the plotting functions and explorers.
+
+        b is not stored (it does not enter any geometric measure); the Sweep is for looking, not for evaluating.
+        """
+        n_inst, n, m = self.W.shape
+        model = ToyModel(n, m, n_inst, seed=None)
+        with torch.no_grad():
+            model.W.copy_(self.W)
+            model.b.zero_()
+        return Sweep(model, self.density.clone(), torch.ones(n_inst, n), self.loss.clone())
+
+
+def feature_geometry_run(
+    indices: Sequence[int] | None = None,
+    *,
+    n_features: int = GEOMETRY_N_FEATURES,
+    n_hidden: int = GEOMETRY_N_HIDDEN,
+    n_densities: int = GEOMETRY_N_DENSITIES,
+    p_min: float = GEOMETRY_P_MIN,
+    n_seeds: int = GEOMETRY_SEEDS,
+    steps: int | None = None,
+    lr: float | None = None,
+    seed: int = 0,
+    progress: bool | None = None,
+) -> GeometryRun:
+    """Train the paper's uniform-superposition sweep (400 features -> 30 hidden, I_i = 1) at some or all densities.
+
+    indices: which densities of feature_geometry_densities(n_densities, p_min) to train (None: all).
+    Best-of-k is done here, not with train_toy_model's n_seeds: copy c of grid instance i starts from
+    _geometry_init(.., i, c, seed) and is trained as an instance of its own (n_seeds=1), so an instance's
+    init, data (FeatureStream is shared by all rows) and result do not depend on which other indices train
+    beside it: a slice reproduces the full run (tests/test_feature_geometry.py).
+    """
+    _check_positive_int("n_seeds", n_seeds)
+    grid = feature_geometry_densities(n_densities, p_min)
+    try:
+        idx = list(range(n_densities)) if indices is None else [int(i) for i in indices]
+    except (TypeError, ValueError):
+        idx = []
+    if not idx or any(i < 0 or i >= n_densities for i in idx) or len(set(idx)) != len(idx):
+        raise ValueError(f"indices must be distinct integers in 0..{n_densities - 1}, got {indices!r}")
+    K = len(idx)
+    model = ToyModel(n_features, n_hidden, K * n_seeds, seed=None)
+    with torch.no_grad():  # copy-major: row c * K + j is copy c of density idx[j]
+        for c in range(n_seeds):
+            for j, i in enumerate(idx):
+                model.W[c * K + j] = _geometry_init(n_features, n_hidden, i, c, seed)
+    density = grid[idx]
+    result = train_toy_model(model, density.repeat(n_seeds), 1.0, steps=steps, lr=lr, seed=seed, progress=progress)
+    copy_losses = result.loss.view(n_seeds, K)
+    best = copy_losses.argmin(0)
+    rows = best * K + torch.arange(K)
+    return GeometryRun(
+        W=model.W.detach()[rows].clone(), density=density.clone(), index=torch.tensor(idx),
+        loss=copy_losses[best, torch.arange(K)].clone(), copy_losses=copy_losses.clone(),
+        steps=result.steps, lr=result.lr, seed=seed,
+    )
+
+
+def save_feature_geometry(run: GeometryRun, path: str | Path = FEATURE_GEOMETRY_FILE) -> Path:
+    """Write a GeometryRun to a compressed .npz (W as float32; ~1 MB for the full 400 -> 30 run)."""
+    from . import __version__
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(
+        path, W=run.W.numpy().astype(np.float32), densities=run.density.numpy(), index=run.index.numpy(),
+        n=run.W.shape[1], m=run.W.shape[2], steps=run.steps, lr=run.lr, seed=run.seed, n_seeds=run.n_seeds,
+        losses=run.loss.numpy(), copy_losses=run.copy_losses.numpy(), version=__version__,
+    )
+    return path
+
+
+def load_feature_geometry(path: str | Path = FEATURE_GEOMETRY_FILE) -> GeometryRun:
+    """Load the precomputed uniform-superposition run shipped with the package (tools/make_feature_geometry.py)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no precomputed run at {path}: run `python tools/make_feature_geometry.py` to make it")
+    with np.load(path) as f:
+        return GeometryRun(
+            W=torch.from_numpy(f["W"].astype(np.float32)), density=torch.from_numpy(f["densities"]),
+            index=torch.from_numpy(f["index"]), loss=torch.from_numpy(f["losses"]),
+            copy_losses=torch.from_numpy(f["copy_losses"]), steps=int(f["steps"]), lr=float(f["lr"]),
+            seed=int(f["seed"]), version=str(f["version"]),
+        )
+
+
+def small_polytopes(
+    n_features: Sequence[int] = (4, 5, 6, 8),
+    n_hidden: int = 3,
+    density: float = 0.05,
+    *,
+    seed: int = 0,
+    n_seeds: int = 4,
+    steps: int | None = None,
+    progress: bool | None = None,
+) -> dict[int, torch.Tensor]:
+    """Uniform superposition in a few dimensions: for each n in n_features, n equal features -> n_hidden.
+
+    Returns {n: W [n, n_hidden]} (the best of n_seeds), small enough to draw in 3-D.  All sizes train as
+    one batched model with max(n_features) features: instance k gives features n_k.. density 0, so they
+    never fire and never touch the others (their rows are cut off).
+    """
+    sizes = [int(n) for n in n_features]
+    if not sizes or any(n < 1 for n in sizes):
+        raise ValueError(f"n_features must be positive integers, got {n_features!r}")
+    _check_positive_int("n_hidden", n_hidden)
+    if not (isinstance(density, (int, float)) and 0 < density <= 1):
+        raise ValueError(f"density must be a feature probability p = 1 - S in (0, 1], got {density!r}")
+    N = max(sizes)
+    p = torch.zeros(len(sizes), N)
+    for k, n in enumerate(sizes):
+        p[k, :n] = density
+    model = ToyModel(N, n_hidden, len(sizes), seed=seed)
+    train_toy_model(model, p, 1.0, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress)
+    return {n: model.W.detach()[k, :n].clone() for k, n in enumerate(sizes)}

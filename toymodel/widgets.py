@@ -505,3 +505,63 @@ def phase_explorer(diagram: Any, ratio: float | None = 1.0, density: float | Non
     closed-form loss next to the trained loss.  Starts at the grid point nearest (ratio, density).
     """
     return PhaseExplorer(diagram, ratio, density)
+
+
+# ---------------------------------------------------------------- notebook 06: feature geometry (uniform superposition)
+
+
+class GeometryExplorer(Explorer):
+    """A density slider over the precomputed uniform-superposition run; see geometry_explorer."""
+
+    VIEWS = ("histogram", "graph")
+
+    def __init__(self, sweep: Sweep, density: float | None = 0.24, view: str = "histogram",
+                 prerender: bool = True) -> None:
+        if view not in self.VIEWS:
+            raise ValueError(f"view must be one of {self.VIEWS}, got {view!r}")
+        self.sweep, self.view = sweep, view
+        options = density_options(sweep.density)
+        start = None if density is None else sweep.nearest(density=density)
+        self.slider = _selection_slider(options, "density p = 1 - S", start)
+        super().__init__([self.slider])
+        if prerender:  # ~0.2 s of CPU a setting: too close to the 0.3 s budget on a busy machine to draw on demand
+            self.prerender()
+        self.redraw()
+
+    def _key(self) -> Hashable:
+        return int(self.slider.value)
+
+    def _all_keys(self) -> list[Hashable]:
+        return [k for _, k in self.slider.options]
+
+    def _summary(self) -> str:
+        return f"{viz._sweep_config(self.sweep)}, {len(self.sweep)} densities, view={self.view!r}"
+
+    def _figsize(self, key: Hashable) -> tuple[float, float]:
+        return 11.0, 4.4
+
+    def _draw(self, fig: Figure, key: Hashable) -> str:
+        k = int(key)
+        s = self.sweep
+        a0, a1 = _panels(fig, 2, width_ratios=[1.4, 1], wspace=0.42, right=0.3)
+        viz.plot_dimensionality_scatter(s, ax=a0, highlight=k)
+        a0.set_title("$D_i$ and $D^*$ of all 20 models (band: this one)")
+        a0.get_legend().remove()
+        if self.view == "histogram":
+            viz.plot_dimensionality_histogram(s, k, ax=a1)
+        else:
+            viz.plot_geometry_graph(s.W[k], ax=a1, max_factors=30, title="feature geometry graph")
+        d = float(dimensions_per_feature(s.W)[k])
+        title = (f"{viz.config_title(s, k)}, 1/(1-S) = {1 / float(s.density[k]):.3g}: $D^*$ = {d:.3g}\n"
+                 f"tegum factors: {viz.factor_summary(s.W[k])}")
+        fig.suptitle(title, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
+        return title
+
+
+def geometry_explorer(sweep: Sweep, density: float | None = 0.24, view: str = "histogram",
+                      prerender: bool = True) -> GeometryExplorer:
+    """A density slider over experiments.load_feature_geometry().sweep(): the paper's D_i scatter with the chosen
+    model marked, beside that model's D_i histogram (view="histogram") or feature geometry graph (view="graph").
+    The title names D* and the model's tegum factors.  Never trains.  prerender: draw all settings up front
+    (~0.2 s of CPU each, ~4 s for 20), so that every slider move takes ~1 ms; False draws each on first visit."""
+    return GeometryExplorer(sweep, density, view, prerender)

@@ -1,0 +1,1 @@
+"""Precomputed results shipped with the package (loaded by toymodel.experiments, e.g. load_feature_geometry)."""
