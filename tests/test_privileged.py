@@ -152,3 +152,15 @@ def test_bad_input_is_a_value_error(small_sweep):
         paired_features(torch.ones(3, 2), torch.ones(2, 3))
     with pytest.raises(ValueError, match="instance"):
         plot_neuron_stack(small_sweep, 5)
+
+
+def test_relu_active_fraction(small_sweep):
+    from toymodel.neurons import relu_active_fraction
+    positive = ToyModel(4, 2, seed=None)
+    with torch.no_grad():
+        positive.W.fill_(0.5)
+    assert relu_active_fraction(positive, 0.5).tolist() == [0.0]  # non-negative inputs, positive weights: never cut
+    dense, sparse = (relu_active_fraction(small_sweep.model, p)[k].item() for k, p in ((0, 0.5), (1, 0.05)))
+    assert sparse > 2 * dense  # the sparse model relies on the ReLU far more
+    with pytest.raises(ValueError, match="model must be a ToyModel"):
+        relu_active_fraction(small_sweep.W, 0.5)

@@ -25,13 +25,15 @@ import math
 
 import torch
 
+from .data import generate_sparse_features
+
 from .model import ToyModel
 
 FRACTION = 0.5  # a feature counts for a neuron when |W_ij| >= FRACTION * (the neuron's largest |W_ij|)
 DEAD = 0.1  # a neuron whose largest |W_ij| is below this carries nothing
 
 __all__ = ["FRACTION", "DEAD", "carries", "features_per_neuron", "n_monosemantic", "n_polysemantic", "neuron_labels",
-           "normalize_neurons", "paired_features", "random_rotation", "rotate_hidden"]
+           "normalize_neurons", "paired_features", "random_rotation", "relu_active_fraction", "rotate_hidden"]
 
 
 def _weights(W: ToyModel | torch.Tensor, name: str = "W") -> torch.Tensor:
@@ -154,3 +156,20 @@ def rotate_hidden(model: ToyModel, O: torch.Tensor) -> ToyModel:
         out.W.copy_(model.W @ O.to(model.device))
         out.b.copy_(model.b)
     return out
+
+
+def relu_active_fraction(model: ToyModel, feature_probability: float, batch_size: int = 4096, seed: int = 0) -> torch.Tensor:
+    """How often the hidden ReLU actually cuts something off: among the hidden pre-activations W x that are
+    not exactly 0 (an all-zero input gives 0), the fraction below 0; per instance, [n_instances], on fresh
+    sparse inputs at density p = feature_probability.
+
+    Near 0: the hidden layer behaves linearly, so (as for a linear hidden layer) rotating it barely changes the
+    loss and the basis is hardly privileged.  The paper: "the model will only use the ReLU if absolutely forced".
+    """
+    if not isinstance(model, ToyModel):
+        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    g = torch.Generator().manual_seed(seed)
+    x = generate_sparse_features(batch_size, model.n_features, feature_probability, model.n_instances, generator=g)
+    with torch.no_grad():
+        pre = torch.einsum("bkn,knm->bkm", x.to(model.device), model.W)
+    return ((pre < 0).sum((0, 2)) / (pre != 0).sum((0, 2)).clamp(min=1)).cpu()
