@@ -135,3 +135,17 @@ def test_bad_model_input():
         AbsValueModel(3, 2)(torch.zeros(4, 3))
     with pytest.raises(ValueError, match="feature_probability"):
         signed_features(4, 3, -0.1)
+
+
+def test_abs_explained(dense_3_6):
+    from toymodel.computation import abs_explained
+    assert (abs_explained(dense_3_6.model, 1.0) > 0.99).all()  # |x| computed exactly
+    model = AbsValueModel(3, 2, seed=None)
+    with torch.no_grad():
+        model.W1.zero_(), model.W2.zero_(), model.b.fill_(0.5)  # the best constant: E|x| = 1/2
+        assert abs_explained(model, 1.0).abs().max() < 0.02
+        model.W1[0, 0, 0], model.W2[0, 0, 0], model.b[0, 0] = 1.0, 1.0, 0.0  # only ReLU(x_0): wrong for x_0 < 0
+    # E[(ReLU(x) - |x|)^2] = E[x^2] / 2 = 1/6 and Var|x| = 1/12: explained = 1 - 2 = -1, worse than a constant
+    assert abs_explained(model, 1.0, batch_size=100000)[0, 0].item() == pytest.approx(-1.0, abs=0.1)
+    with pytest.raises(ValueError, match="AbsValueModel"):
+        abs_explained(dense_3_6.W1, 1.0)

@@ -29,7 +29,7 @@ from .train import (
     DEFAULT_LR, DEFAULT_STEPS, EVAL_BATCHES, FeatureStream, Workspace, _AdamW, _progress_bar, _seeds, lr_schedule,
 )
 
-__all__ = ["AbsValueModel", "AbsTrainResult", "abs_loss_and_grads", "signed_features", "train_abs_model",
+__all__ = ["AbsValueModel", "AbsTrainResult", "abs_explained", "abs_loss_and_grads", "signed_features", "train_abs_model",
            "evaluate_abs_loss"]
 
 
@@ -259,3 +259,22 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     imp = as_instance_feature_tensor("importance", importance, K, n, vector="feature", device=dev)
     with torch.no_grad():
         return _evaluate(model.W1, model.W2, model.b, p, imp, batch_size, _seeds(seed)[2]).cpu()
+
+
+def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *, batch_size: int = 8192,
+                  seed: int = 0) -> torch.Tensor:
+    """How well each output computes its feature's absolute value, [n_instances, n_features]:
+
+        explained_i = 1 - E[(y'_i - |x_i|)^2] / Var(|x_i|)
+
+    on fresh inputs at density p = feature_probability.  1: output i is exactly |x_i|; 0: no better than the
+    best constant (what a model that drops feature i can do with its bias); below 0: worse (interference).
+    """
+    if not isinstance(model, AbsValueModel):
+        raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
+    _check_positive_int("batch_size", batch_size)
+    x = signed_features(batch_size, model.n_features, feature_probability, model.n_instances,
+                        generator=torch.Generator().manual_seed(seed)).to(model.device)
+    with torch.no_grad():
+        err = ((model(x) - x.abs()) ** 2).mean(0)
+    return (1.0 - err / x.abs().var(0).clamp(min=1e-12)).cpu()
