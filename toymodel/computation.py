@@ -29,8 +29,8 @@ from .train import (
     DEFAULT_LR, DEFAULT_STEPS, EVAL_BATCHES, FeatureStream, Workspace, _AdamW, _progress_bar, _seeds, lr_schedule,
 )
 
-__all__ = ["AbsValueModel", "AbsTrainResult", "abs_explained", "abs_loss_and_grads", "signed_features", "train_abs_model",
-           "evaluate_abs_loss"]
+__all__ = ["AbsValueModel", "AbsTrainResult", "abs_explained", "abs_loss_and_grads", "signed_features",
+           "train_abs_model", "evaluate_abs_loss"]
 
 
 class AbsValueModel(nn.Module):

@@ -1001,7 +1001,8 @@ def plot_neuron_stack(
         stacked = {True: 0.0, False: 0.0}  # running height above / below the axis
         for i in np.argsort(-np.abs(w)):  # largest next to the axis
             base = stacked[bool(w[i] >= 0)]
-            boxes.append([(col - 0.375, base), (col + 0.375, base), (col + 0.375, base + w[i]), (col - 0.375, base + w[i])])
+            x0, x1 = col - 0.375, col + 0.375
+            boxes.append([(x0, base), (x1, base), (x1, base + w[i]), (x0, base + w[i])])
             face.append(colors[i])
             stacked[bool(w[i] >= 0)] = base + w[i]
         top, bottom = max(top, stacked[True]), min(bottom, stacked[False])

@@ -35,8 +35,8 @@ def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7) -> bool:
     if value == poly and poly != right:
         return feedback(False, "", "That is the number of polysemantic neurons (two or more features). "
                                    "Count the neurons with exactly one feature.")
-    return feedback(False, "", f"S = {sparsity:g} is p = 1 - S = {p:.3g}. Move the explorer's slider there and count the "
-                               "pale-blue columns (one feature each).")
+    return feedback(False, "", f"S = {sparsity:g} is p = 1 - S = {p:.3g}. Move the explorer's slider there and "
+                               "count the pale-blue columns (one feature each).")
 
 
 def neurons_for_abs(n_features: int) -> int:
