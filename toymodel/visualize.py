@@ -885,6 +885,8 @@ from matplotlib.collections import PolyCollection  # noqa: E402
 
 from . import neurons as _neurons  # noqa: E402
 
+__all__ += ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density"]
+
 NEURON_SHADE = {"monosemantic": "#d9ecf7", "polysemantic": "#fbe3cf", "dead": "white"}  # pale blue / pale orange
 
 

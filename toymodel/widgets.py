@@ -426,6 +426,8 @@ def retrain_button(density: float = 0.05, steps: int = 1000, **kwargs: Any) -> L
 
 from . import neurons as _neurons  # noqa: E402
 
+__all__ += ["NeuronExplorer", "neuron_explorer"]
+
 
 class NeuronExplorer(Explorer):
     """One density slider over a relu_hidden Sweep or an AbsSweep (experiments.privileged_basis /
