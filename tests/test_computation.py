@@ -141,6 +141,7 @@ def test_bad_model_input():
 def test_abs_explained(dense_3_6):
     from toymodel.computation import abs_explained
     assert (abs_explained(dense_3_6.model, 1.0) > 0.99).all()  # |x| computed exactly
+    assert torch.equal(abs_explained(dense_3_6.model, dense_3_6.density), abs_explained(dense_3_6.model, 1.0))
     model = AbsValueModel(3, 2, seed=None)
     with torch.no_grad():
         model.W1.zero_(), model.W2.zero_(), model.b.fill_(0.5)  # the best constant: E|x| = 1/2

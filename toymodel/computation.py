@@ -267,14 +267,23 @@ def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *,
 
         explained_i = 1 - E[(y'_i - |x_i|)^2] / Var(|x_i|)
 
-    on fresh inputs at density p = feature_probability.  1: output i is exactly |x_i|; 0: no better than the
-    best constant (what a model that drops feature i can do with its bias); below 0: worse (interference).
+    on batch_size fresh inputs at density p = feature_probability (a scalar, or one per instance, e.g. a
+    sweep's densities).  1: output i is exactly |x_i|; 0: no better than the best constant (what a model that
+    drops feature i can do with its bias); below 0: worse (interference).  Computed in chunks of 1024 samples.
     """
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
     _check_positive_int("batch_size", batch_size)
-    x = signed_features(batch_size, model.n_features, feature_probability, model.n_instances,
-                        generator=torch.Generator().manual_seed(seed)).to(model.device)
+    K, n = model.n_instances, model.n_features
+    p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0)
+    g = torch.Generator().manual_seed(seed)
+    err, s1, s2 = torch.zeros(K, n), torch.zeros(K, n), torch.zeros(K, n)
     with torch.no_grad():
-        err = ((model(x) - x.abs()) ** 2).mean(0)
-    return (1.0 - err / x.abs().var(0).clamp(min=1e-12)).cpu()
+        for start in range(0, batch_size, 1024):
+            x = signed_features(min(1024, batch_size - start), n, p, K, generator=g)
+            a = x.abs()
+            err += ((model(x.to(model.device)).cpu() - a) ** 2).sum(0)
+            s1 += a.sum(0)
+            s2 += (a**2).sum(0)
+    var = s2 / batch_size - (s1 / batch_size) ** 2
+    return 1.0 - (err / batch_size) / var.clamp(min=1e-12)
