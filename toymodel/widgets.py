@@ -565,3 +565,72 @@ def geometry_explorer(sweep: Sweep, density: float | None = 0.24, view: str = "h
     The title names D* and the model's tegum factors.  Never trains.  prerender: draw all settings up front
     (~0.2 s of CPU each, ~4 s for 20), so that every slider move takes ~1 ms; False draws each on first visit."""
     return GeometryExplorer(sweep, density, view, prerender)
+
+
+# --------------------------------------------------------------------------------------------- notebook 07
+# A density slider over models with a privileged basis (relu_hidden Sweep or |x| AbsSweep): the neuron plots.
+
+from . import neurons as _neurons  # noqa: E402
+
+__all__ += ["NeuronExplorer", "neuron_explorer"]
+
+
+class NeuronExplorer(Explorer):
+    """One density slider over a relu_hidden Sweep or an AbsSweep (experiments.privileged_basis /
+    computation_sweep): W as a features x neurons heatmap beside the per-neuron stacked bar plot
+    (the |x| model, with 100 features, shows the stacked plot alone).  Precomputed: a slider move only redraws."""
+
+    def __init__(self, sweep: Any, value: int | None = None, prerender: bool = True) -> None:
+        self.abs_model = hasattr(sweep, "W1")
+        if not self.abs_model and getattr(getattr(sweep, "model", None), "kind", None) != "relu_hidden":
+            raise ValueError("neuron_explorer needs a relu_hidden Sweep (experiments.privileged_basis) or an "
+                             "AbsSweep (experiments.computation_sweep)")
+        self.sweep = sweep
+        self.slider = _selection_slider(density_options(sweep.density), "density p = 1 - S", value)
+        super().__init__([self.slider])
+        if prerender:
+            self.prerender()
+        self.redraw()
+
+    def _key(self) -> Hashable:
+        return int(self.slider.value)
+
+    def _all_keys(self) -> list[Hashable]:
+        return [k for _, k in self.slider.options]
+
+    @property
+    def _W(self) -> torch.Tensor:
+        return self.sweep.W1 if self.abs_model else self.sweep.W
+
+    def _summary(self) -> str:
+        n, m = self._W.shape[1], self._W.shape[2]
+        what = "|x| model" if self.abs_model else "ReLU hidden"
+        return f"{what}, {n} features → {m} neurons, {len(self.sweep.density)} densities"
+
+    def _figsize(self, key: Hashable) -> tuple[float, float]:
+        return (9.0, 4.2)
+
+    def _draw(self, fig: Figure, key: Hashable) -> str:
+        k = int(key)
+        s = self.sweep
+        if self.abs_model:
+            (ax,) = _panels(fig, 1, right=0.2)
+            viz.plot_neuron_stack(s, k, ax=ax, title="each neuron's $|W_1|$ (rescaled to a largest entry of 1)")
+        else:
+            a0, a1 = _panels(fig, 2, width_ratios=[1, 1.3], wspace=0.7, right=1.3)
+            viz.plot_neuron_weights(s, k, ax=a0, title="$W$: feature i → neuron j")
+            viz.plot_neuron_stack(s, k, ax=a1, title="per-neuron stacked $|W_{ij}|$")
+        fig.subplots_adjust(left=0.95 / fig.get_size_inches()[0])  # room for the two-line y label
+        mono = int(_neurons.n_monosemantic(self._W, positive_only=not self.abs_model)[k])
+        m = self._W.shape[2]
+        config = viz._neuron_model(s, k).title()
+        title = f"{config}\n{mono} of {m} neurons monosemantic, loss {float(s.loss[k]):.3g}"
+        fig.suptitle(title, y=1 - 0.08 / fig.get_size_inches()[1], va="top")
+        return title
+
+
+def neuron_explorer(sweep: Any, value: int | None = None) -> NeuronExplorer:
+    """A density slider (dense -> sparse) over experiments.privileged_basis (relu_hidden) or
+    experiments.computation_sweep (|x| model), redrawing the neuron plots of the precomputed model for that
+    density.  Every setting is rendered once up front (~0.2-0.5 s each), so each slider move is instant."""
+    return NeuronExplorer(sweep, value)
