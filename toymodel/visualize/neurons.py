@@ -1,0 +1,198 @@
+"""Figures for notebook 07, models with a privileged basis: W read directly (features x neurons), the
+per-neuron stacked bar plot, and the count of monosemantic neurons against density.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import Normalize
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from .. import neurons as _neurons
+from ..model import ToyModel
+from .core import (DIVERGING, FEATURE_CMAP, QUALITATIVE, _check_instance, _density_axis, _feature_ticks, _fig_ax,
+                   _legend_below, _resolve, _styled)
+
+__all__ = ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density"]
+
+
+# Models with a privileged basis: W read directly (features x neurons), the per-neuron stacked bar plot,
+# and the count of monosemantic neurons against density.
+
+
+NEURON_SHADE = {"monosemantic": "#d9ecf7", "polysemantic": "#fbe3cf", "dead": "white"}  # pale blue / pale orange
+
+
+@dataclass
+class _Neurons:
+    """One instance of a model with neurons: W [n_features, n_hidden] (feature i -> neuron j) as numpy, and more."""
+
+    W: np.ndarray
+    W2: np.ndarray | None  # abs model: neuron j -> output i, rescaled with W (see neurons.normalize_neurons)
+    importance: np.ndarray | None
+    positive_only: bool  # which weights make a neuron fire (see neurons.carries)
+    config: str
+    setting: str | None
+
+    def title(self) -> str:
+        return self.config + (f", {self.setting}" if self.setting else "")
+
+
+def _neuron_model(obj: Any, instance: int = 0, importance: Any = None) -> _Neurons:
+    """A ToyModel / Sweep (relu_hidden: W), an AbsValueModel / AbsSweep (W1 rescaled per neuron) or a W tensor."""
+    setting, imp = None, None
+    if hasattr(obj, "density") and hasattr(obj, "model") and hasattr(obj, "label"):  # a sweep
+        _check_instance(instance, len(obj.density))
+        setting, imp, obj = obj.label(instance), obj.importance[instance], obj.model
+    if hasattr(obj, "W1") and hasattr(obj, "W2"):  # the absolute-value model
+        _check_instance(instance, obj.W1.shape[0])
+        W1, W2 = _neurons.normalize_neurons(obj.W1[instance].detach(), obj.W2[instance].detach())
+        W, W2n, positive_only = W1[0].numpy(), W2[0].numpy(), False  # type: ignore[index]
+        config = f"|x| model, {W.shape[0]} features → {W.shape[1]} neurons"
+    else:
+        one = _resolve(obj, instance)
+        W, W2n, positive_only = one.W, None, True
+        config = one.config()
+        if one.kind == "relu_hidden":  # its hidden dimensions are neurons
+            config = config[: config.rindex(" hidden")] + " neurons"
+    if importance is not None:
+        imp = importance
+    if imp is not None:
+        imp = np.asarray(torch.as_tensor(imp, dtype=torch.float32).cpu()).reshape(-1)
+        if imp.shape[0] != W.shape[0]:
+            raise ValueError(f"importance must have one value per feature ({W.shape[0]}), got {imp.shape[0]}")
+    return _Neurons(W, W2n, imp, positive_only, config, setting)
+
+
+def _neuron_order(W: np.ndarray, positive_only: bool) -> np.ndarray:
+    """Neurons sorted by their largest feature (feature 0 = most important first), ties by that weight."""
+    A = np.clip(W, 0, None) if positive_only else np.abs(W)
+    top = A.argmax(0)
+    return np.lexsort((-A.max(0), top))
+
+
+@_styled
+def plot_neuron_weights(
+    model: Any, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
+    sort: bool = True, colorbar: bool = True,
+) -> Figure:
+    """W read directly: a features x neurons heatmap (diverging, white = 0), rows = features (0 at the top).
+
+    model: a relu_hidden ToyModel or Sweep (W), an AbsValueModel or AbsSweep (W1, each neuron rescaled so its
+    largest |weight| is 1), or a W tensor.  sort: neurons ordered by their largest feature (the order of
+    neurons is arbitrary; this makes a diagonal out of monosemantic ones).
+    """
+    one = _neuron_model(model, instance)
+    W = one.W
+    order = _neuron_order(W, one.positive_only) if sort else np.arange(W.shape[1])
+    n, m = W.shape
+    vmax = float(np.abs(W).max(initial=0.0)) or 1.0
+    fig, ax = _fig_ax(ax, (4.4, 3.6) if n <= 20 and m <= 12 else (8.0, 5.0))
+    im = ax.imshow(W[:, order], cmap=DIVERGING, vmin=-vmax, vmax=vmax, interpolation="nearest", aspect="auto")
+    _feature_ticks(ax, n, "y")
+    ax.set_xticks(range(m) if m <= 12 else range(0, m, 5))
+    ax.set_xlabel("neuron (sorted by its largest feature)" if sort else "neuron j")
+    ax.set_ylabel("feature i")
+    ax.spines[:].set_visible(False)
+    ax.set_title(one.title().replace(" neurons, ", " neurons\n", 1) if title is None else title)
+    if colorbar:
+        fig.colorbar(im, ax=ax, shrink=0.9, label="$W_{1}$ (rescaled)" if one.W2 is not None else "$W_{ij}$")
+    return fig
+
+
+@_styled
+def plot_neuron_stack(
+    model: Any, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
+    importance: Any = None, sort: bool = True, legend: bool = True, colorbar: bool = True,
+) -> Figure:
+    """The paper's per-neuron stacked bar plot: one column per neuron, one rectangle per feature.
+
+    Rectangle height |W_ij|, colour = the feature (by importance: dark = most important), positive weights
+    stacked above the axis (largest at the bottom), negative weights below it.  The column's background
+    is shaded by what the neuron carries (neurons.neuron_labels): pale blue monosemantic, pale orange
+    polysemantic.  For the |x| model each neuron is first rescaled so its largest |W1| entry is 1, and
+    neurons are sorted by the importance of their largest feature (as in the paper).
+    """
+    one = _neuron_model(model, instance, importance)
+    W = one.W
+    n, m = W.shape
+    order = _neuron_order(W, one.positive_only) if sort else np.arange(m)
+    labels = _neurons.neuron_labels(torch.as_tensor(W), positive_only=one.positive_only)[0]
+    imp = one.importance
+    if imp is not None and float(imp.max() - imp.min()) > 1e-9:
+        norm = Normalize(float(imp.min()), float(imp.max()))
+        cmap = FEATURE_CMAP.reversed()
+        colors, sm = cmap(norm(imp)), ScalarMappable(norm=norm, cmap=cmap)
+    else:
+        colors, sm = FEATURE_CMAP(np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)), None
+    fig, ax = _fig_ax(ax, (max(3.2, 1.6 + 0.45 * m) if m <= 12 else 8.0, 3.4))
+    edge = 0.4 if n <= 20 else 0.0  # 100 thin outlines would hide the colours
+    # All rectangles as one PolyCollection (one ax.bar per weight takes seconds for 100 x 40 weights).
+    boxes, face = [], []
+    top, bottom = 0.0, 0.0
+    for col, j in enumerate(order):
+        ax.axvspan(col - 0.5, col + 0.5, color=NEURON_SHADE[labels[j]], zorder=0, lw=0)
+        w = W[:, j]
+        stacked = {True: 0.0, False: 0.0}  # running height above / below the axis
+        for i in np.argsort(-np.abs(w)):  # largest next to the axis
+            base = stacked[bool(w[i] >= 0)]
+            x0, x1 = col - 0.375, col + 0.375
+            boxes.append([(x0, base), (x1, base), (x1, base + w[i]), (x0, base + w[i])])
+            face.append(colors[i])
+            stacked[bool(w[i] >= 0)] = base + w[i]
+        top, bottom = max(top, stacked[True]), min(bottom, stacked[False])
+    ax.add_collection(PolyCollection(boxes, facecolors=face, edgecolors="0.25", linewidths=edge, zorder=2))
+    ax.axhline(0, color="0.2", lw=0.8, zorder=3)
+    ax.set_xlim(-0.5, m - 0.5)
+    ax.set_ylim(bottom * 1.05 - 0.05, top * 1.05 + 0.05)
+    ax.set_xticks(range(m) if m <= 12 else range(0, m, 5))
+    ax.set_xlabel("neuron (sorted by its largest feature)" if sort else "neuron j")
+    what = "$|W_{1}|$ (rescaled)" if one.W2 is not None else "$|W_{ij}|$"
+    ax.set_ylabel(f"{what}, stacked\n(negative weights below 0)")
+    ax.set_title(one.title() if title is None else title)
+    if legend:
+        n_mono = labels.count("monosemantic")
+        handles = [Patch(fc=NEURON_SHADE["monosemantic"], label=f"monosemantic neuron ({n_mono})"),
+                   Patch(fc=NEURON_SHADE["polysemantic"], label=f"polysemantic ({labels.count('polysemantic')})")]
+        _legend_below(ax, handles, drop_points=30.0)
+    if colorbar and sm is not None:
+        fig.colorbar(sm, ax=ax, shrink=0.9, label="feature importance $I_i$")
+    return fig
+
+
+@_styled
+def plot_monosemantic_vs_density(
+    sweeps: Mapping[str, Any], ax: Axes | None = None, fraction: float = _neurons.FRACTION,
+) -> Figure:
+    """The fraction of neurons that are monosemantic (carry exactly one feature) against the density p
+    (log x, dense on the left), one line per sweep; a dict's keys label the lines.
+
+    Works for relu_hidden Sweeps (positive weights count) and AbsSweeps (both signs count; see neurons.carries).
+    """
+    if not isinstance(sweeps, Mapping) or not sweeps:
+        raise ValueError("sweeps must be a non-empty dict {label: sweep}")
+    fig, ax = _fig_ax(ax, (5.2, 3.4))
+    for s_i, (label, sweep) in enumerate(sweeps.items()):
+        abs_model = hasattr(sweep, "W1")
+        W = sweep.W1 if abs_model else sweep.W
+        counts = _neurons.n_monosemantic(W, fraction, positive_only=not abs_model).numpy()
+        p = sweep.density.numpy()
+        order = np.argsort(-p)
+        m = W.shape[-1]
+        ax.plot(p[order], counts[order] / m, marker="os^Dv"[s_i % 5], color=QUALITATIVE[s_i % len(QUALITATIVE)],
+                lw=1.5, ms=4, label=f"{label} (m = {m})")
+    _density_axis(ax)
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_ylabel("monosemantic neurons\n(fraction of the m neurons)")
+    ax.set_title("Dense → monosemantic neurons; sparse → polysemantic")
+    ax.legend(loc="lower left")
+    return fig
