@@ -1,4 +1,9 @@
-"""The course's four experiments as plain functions: each trains one batched model and returns a Sweep.
+"""The course's experiments as plain functions: each trains one batched model and returns its results.
+
+The four core experiments (notebooks 01-04) return a Sweep; the going-further ones return their own
+small dataclasses: phase_diagram -> PhaseDiagram (05), feature_geometry_run / load_feature_geometry ->
+GeometryRun (06, the 400 -> 30 run is precomputed), privileged_basis -> Sweep and computation_sweep ->
+AbsSweep (07).
 
 Used by the notebooks, by `python -m toymodel`, and by the science tests, so all three see the
 same defaults.  Every setting of an experiment is one instance of a single ToyModel, trained
@@ -9,13 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
+import numpy as np
 import torch
 
+from .computation import AbsTrainResult, AbsValueModel, train_abs_model
 from .data import _check_positive_int, density_sweep, geometric_importance
 from .metrics import n_represented
-from .model import ToyModel
-from .train import TrainResult, train_toy_model
+from .model import ToyModel, xavier_normal
+from .phase import (
+    CANDIDATES, candidate_losses, classify_candidate, classify_phase, theoretical_candidate, theoretical_phase,
+)
+from .train import TrainResult, evaluate_loss, train_toy_model
+
 
 def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
     """Best-of-k: `default` seeds for the ReLU models, whose losses have real local minima (e.g. two antipodal
@@ -239,11 +251,6 @@ def dimensionality_sweep(
 
 # ------------------------------------------------------------------------- notebook 05: the phase diagram
 
-from .train import evaluate_loss  # noqa: E402
-from .phase import (  # noqa: E402  (kept with the block it serves, so the three branches merge cleanly)
-    CANDIDATES, candidate_losses, classify_candidate, classify_phase, theoretical_candidate, theoretical_phase,
-)
-
 
 @dataclass
 class PhaseDiagram:
@@ -388,11 +395,6 @@ def phase_diagram(
 
 # ---------------------------------------------------------------- notebook 06: feature geometry (uniform superposition)
 
-from pathlib import Path  # noqa: E402  (this block's imports stay in the block, to keep branches mergeable)
-
-import numpy as np  # noqa: E402
-
-from .model import xavier_normal  # noqa: E402
 
 GEOMETRY_N_FEATURES, GEOMETRY_N_HIDDEN = 400, 30  # the paper's uniform-superposition model
 GEOMETRY_P_MIN = 0.05  # densest 1, sparsest 0.05: 1/(1-S) from 1 to 20; sparser, D* only creeps down (0.07 at p = 0.02)
@@ -562,7 +564,6 @@ def small_polytopes(
 # --------------------------------------------------------------------------------------------- notebook 07
 # Superposition in a privileged basis (ReLU hidden layer) and computation in superposition (|x|).
 
-from .computation import AbsTrainResult, AbsValueModel, train_abs_model  # noqa: E402
 
 PRIVILEGED_DENSITIES = (1.0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01)
 COMPUTATION_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01)

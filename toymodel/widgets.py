@@ -26,10 +26,13 @@ import torch
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import neurons as _neurons
 from . import visualize as viz
 from .data import geometric_importance
 from .metrics import dimensions_per_feature, n_represented
 from .model import ToyModel
+from .phase import CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE
+from .phase import TRIANGLE_NAME as _TRIANGLE_NAME
 from .train import train_toy_model
 
 if TYPE_CHECKING:
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Explorer", "SparsityExplorer", "ImportanceExplorer", "HiddenSizeExplorer", "LiveRetrainer",
     "sparsity_explorer", "importance_explorer", "hidden_size_explorer", "retrain_button", "density_options",
+    "PhaseExplorer", "GeometryExplorer", "NeuronExplorer", "phase_explorer", "geometry_explorer", "neuron_explorer",
 ]
 
 FIGSIZE = (7.0, 3.5)
@@ -423,10 +427,6 @@ def retrain_button(density: float = 0.05, steps: int = 1000, **kwargs: Any) -> L
 
 # ------------------------------------------------------------------------- notebook 05: the phase diagram
 
-from .phase import CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE  # noqa: E402
-from .phase import TRIANGLE_NAME as _TRIANGLE_NAME  # noqa: E402
-
-
 def _candidate_name(n_features: int, c: int) -> str:
     if c == _OTHER:
         return "none of the candidates"
@@ -569,10 +569,6 @@ def geometry_explorer(sweep: Sweep, density: float | None = 0.24, view: str = "h
 
 # --------------------------------------------------------------------------------------------- notebook 07
 # A density slider over models with a privileged basis (relu_hidden Sweep or |x| AbsSweep): the neuron plots.
-
-from . import neurons as _neurons  # noqa: E402
-
-__all__ += ["NeuronExplorer", "neuron_explorer"]
 
 
 class NeuronExplorer(Explorer):
