@@ -17,7 +17,6 @@ The trainer reuses train.py's pieces (learning-rate schedule, AdamW, buffers, fe
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-import math
 import time
 
 import torch
@@ -26,7 +25,8 @@ from torch import nn
 from .data import ProbabilityLike, _check_positive_int, as_instance_feature_tensor
 from .model import xavier_normal
 from .train import (
-    DEFAULT_LR, DEFAULT_STEPS, EVAL_BATCHES, FeatureStream, Workspace, _AdamW, _progress_bar, _seeds, lr_schedule,
+    EVAL_BATCHES, FeatureStream, Workspace, _AdamW, _progress_bar, _seeds, check_data, check_recipe, lr_schedule,
+    torch_threads,
 )
 
 __all__ = ["AbsValueModel", "AbsTrainResult", "abs_explained", "abs_loss_and_grads", "signed_features",
@@ -178,22 +178,9 @@ def train_abs_model(
     """
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
-    steps = DEFAULT_STEPS if steps is None else steps
-    lr = DEFAULT_LR if lr is None else lr
-    _check_positive_int("steps", steps)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_seeds", n_seeds)
-    if threads is not None:
-        _check_positive_int("threads", threads)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    steps, lr = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     K, n, m, dev = model.n_instances, model.n_features, model.n_hidden, model.device
-    p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0, device=dev)
-    imp = as_instance_feature_tensor("importance", importance, K, n, vector="feature", device=dev)
-    if not torch.isfinite(imp).all():
-        raise ValueError("importance must be finite")
+    p, imp = check_data(feature_probability, importance, K, n, dev)
     data_seed, init_seed, eval_seed = _seeds(seed)
     with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
@@ -204,10 +191,7 @@ def train_abs_model(
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 
-    previous_threads = torch.get_num_threads()
-    if threads is not None and dev.type == "cpu":
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads, dev):
         start = time.perf_counter()
         schedule = lr_schedule(steps, lr)
         opt = _AdamW([W1, W2, b])
@@ -224,8 +208,6 @@ def train_abs_model(
             if bar is not None:
                 bar.close()
             final = _evaluate(W1, W2, b, p, imp_arg, batch_size, eval_seed)
-    finally:
-        torch.set_num_threads(previous_threads)
 
     seed_losses = final.view(n_seeds, K)
     best = seed_losses.argmin(0)
@@ -255,8 +237,7 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
     K, n, dev = model.n_instances, model.n_features, model.device
-    p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0, device=dev)
-    imp = as_instance_feature_tensor("importance", importance, K, n, vector="feature", device=dev)
+    p, imp = check_data(feature_probability, importance, K, n, dev)
     with torch.no_grad():
         return _evaluate(model.W1, model.W2, model.b, p, imp, batch_size, _seeds(seed)[2]).cpu()
 

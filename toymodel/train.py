@@ -13,7 +13,8 @@ benchmarks/bench_train.py checks that against the reference loop.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 import math
 import sys
@@ -199,6 +200,49 @@ def _progress_bar(progress: bool | None, steps: int):
     return tqdm(total=steps, desc="training", unit="step", delay=1.0, leave=False)
 
 
+def check_recipe(
+    steps: int | None, lr: float | None, batch_size: int, n_seeds: int, seed: int, threads: int | None,
+) -> tuple[int, float]:
+    """Validate the training recipe's arguments (ValueError naming the bad one); return (steps, lr) with defaults filled in."""
+    steps = DEFAULT_STEPS if steps is None else steps
+    lr = DEFAULT_LR if lr is None else lr
+    _check_positive_int("steps", steps)
+    _check_positive_int("batch_size", batch_size)
+    _check_positive_int("n_seeds", n_seeds)
+    if threads is not None:
+        _check_positive_int("threads", threads)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
+    return steps, lr
+
+
+def check_data(
+    feature_probability: ProbabilityLike, importance: ProbabilityLike, n_instances: int, n_features: int,
+    device: torch.device,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Density p and importance I as [n_instances, n_features] tensors on `device`, validated (ValueError)."""
+    p = as_instance_feature_tensor("feature_probability", feature_probability, n_instances, n_features, high=1.0,
+                                   device=device)
+    imp = as_instance_feature_tensor("importance", importance, n_instances, n_features, vector="feature", device=device)
+    if not torch.isfinite(imp).all():
+        raise ValueError("importance must be finite")
+    return p, imp
+
+
+@contextmanager
+def torch_threads(threads: int | None, device: torch.device) -> Iterator[None]:
+    """Run the block with `threads` torch CPU threads (None: leave torch's setting), then restore the caller's."""
+    previous = torch.get_num_threads()
+    if threads is not None and device.type == "cpu":
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
 def train_toy_model(
     model: ToyModel,
     feature_probability: ProbabilityLike,
@@ -234,23 +278,9 @@ def train_toy_model(
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
-    steps = DEFAULT_STEPS if steps is None else steps
-    lr = DEFAULT_LR if lr is None else lr
-    _check_positive_int("steps", steps)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_seeds", n_seeds)
-    if threads is not None:
-        _check_positive_int("threads", threads)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-
+    steps, lr = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
-    p = as_instance_feature_tensor("feature_probability", feature_probability, n_inst, n_feat, high=1.0, device=dev)
-    imp = as_instance_feature_tensor("importance", importance, n_inst, n_feat, vector="feature", device=dev)
-    if not torch.isfinite(imp).all():
-        raise ValueError("importance must be finite")
+    p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
     data_seed, init_seed, eval_seed = _seeds(seed)
     mask, m_active = None, None
     if active_hidden is not None:
@@ -276,13 +306,8 @@ def train_toy_model(
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 
-    previous_threads = torch.get_num_threads()
-    if threads is not None and dev.type == "cpu":
-        torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads, dev):
         return _train(model, W, b, p, imp_arg, steps, lr, batch_size, n_seeds, progress, data_seed, eval_seed)
-    finally:
-        torch.set_num_threads(previous_threads)
 
 
 def _train(
@@ -354,7 +379,6 @@ def evaluate_loss(
 ) -> torch.Tensor:
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
-    p = as_instance_feature_tensor("feature_probability", feature_probability, n_inst, n_feat, high=1.0, device=dev)
-    imp = as_instance_feature_tensor("importance", importance, n_inst, n_feat, vector="feature", device=dev)
+    p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
     with torch.no_grad():
         return _evaluate(model.W, model.b, p, imp, model.kind, batch_size, _seeds(seed)[2]).cpu()

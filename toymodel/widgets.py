@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from .experiments import Sweep
 
 __all__ = [
-    "Explorer", "SparsityExplorer", "ImportanceExplorer", "HiddenSizeExplorer", "LiveRetrainer",
+    "Explorer", "DensityExplorer", "SparsityExplorer", "ImportanceExplorer", "HiddenSizeExplorer", "LiveRetrainer",
     "sparsity_explorer", "importance_explorer", "hidden_size_explorer", "retrain_button", "density_options",
     "PhaseExplorer", "GeometryExplorer", "NeuronExplorer", "phase_explorer", "geometry_explorer", "neuron_explorer",
 ]
@@ -177,7 +177,26 @@ def _represented_text(W: Any, k: int) -> str:
     return f"{int(n_represented(W)[k])} of {n} features represented"
 
 
-class SparsityExplorer(Explorer):
+class DensityExplorer(Explorer):
+    """One density slider (dense -> sparse) over the instances of a sweep: the base of the sparsity,
+    geometry and neuron explorers.  `value` is the instance shown first (None: the first option)."""
+
+    def __init__(self, sweep: Any, value: int | None = None) -> None:
+        self.sweep = sweep
+        self.slider = _selection_slider(density_options(sweep.density), "density p = 1 - S", value)
+        super().__init__([self.slider])
+
+    def _key(self) -> Hashable:
+        return int(self.slider.value)
+
+    def _all_keys(self) -> list[Hashable]:
+        return [k for _, k in self.slider.options]
+
+    def _summary(self) -> str:
+        return f"{viz._sweep_config(self.sweep)}, {len(self.sweep)} densities, view={self.view!r}"
+
+
+class SparsityExplorer(DensityExplorer):
     """One slider over a Sweep's instances (dense -> sparse); see sparsity_explorer."""
 
     VIEWS = ("both", "embedding", "norms", "wtw")
@@ -189,21 +208,11 @@ class SparsityExplorer(Explorer):
         m = sweep.model.n_hidden
         if view == "embedding" and m not in (2, 3):
             raise ValueError(f"view='embedding' needs n_hidden = 2 or 3, got {m}: use 'norms', 'wtw' or 'both'")
-        self.sweep, self.view = sweep, view
-        self.slider = _selection_slider(density_options(sweep.density), "density p = 1 - S", value)
-        super().__init__([self.slider])
+        self.view = view
+        super().__init__(sweep, value)
         if prerender or (prerender is None and len(sweep) <= PRERENDER_MAX):
             self.prerender()
         self.redraw()
-
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
-
-    def _all_keys(self) -> list[Hashable]:
-        return [k for _, k in self.slider.options]
-
-    def _summary(self) -> str:
-        return f"{viz._sweep_config(self.sweep)}, {len(self.sweep)} densities, view={self.view!r}"
 
     def _figsize(self, key: Hashable) -> tuple[float, float]:
         n = self.sweep.model.n_features
@@ -510,7 +519,7 @@ def phase_explorer(diagram: Any, ratio: float | None = 1.0, density: float | Non
 # ---------------------------------------------------------------- notebook 06: feature geometry (uniform superposition)
 
 
-class GeometryExplorer(Explorer):
+class GeometryExplorer(DensityExplorer):
     """A density slider over the precomputed uniform-superposition run; see geometry_explorer."""
 
     VIEWS = ("histogram", "graph")
@@ -519,23 +528,11 @@ class GeometryExplorer(Explorer):
                  prerender: bool = True) -> None:
         if view not in self.VIEWS:
             raise ValueError(f"view must be one of {self.VIEWS}, got {view!r}")
-        self.sweep, self.view = sweep, view
-        options = density_options(sweep.density)
-        start = None if density is None else sweep.nearest(density=density)
-        self.slider = _selection_slider(options, "density p = 1 - S", start)
-        super().__init__([self.slider])
+        self.view = view
+        super().__init__(sweep, None if density is None else sweep.nearest(density=density))
         if prerender:  # ~0.2 s of CPU a setting: too close to the 0.3 s budget on a busy machine to draw on demand
             self.prerender()
         self.redraw()
-
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
-
-    def _all_keys(self) -> list[Hashable]:
-        return [k for _, k in self.slider.options]
-
-    def _summary(self) -> str:
-        return f"{viz._sweep_config(self.sweep)}, {len(self.sweep)} densities, view={self.view!r}"
 
     def _figsize(self, key: Hashable) -> tuple[float, float]:
         return 11.0, 4.4
@@ -571,7 +568,7 @@ def geometry_explorer(sweep: Sweep, density: float | None = 0.24, view: str = "h
 # A density slider over models with a privileged basis (relu_hidden Sweep or |x| AbsSweep): the neuron plots.
 
 
-class NeuronExplorer(Explorer):
+class NeuronExplorer(DensityExplorer):
     """One density slider over a relu_hidden Sweep or an AbsSweep (experiments.privileged_basis /
     computation_sweep): W as a features x neurons heatmap beside the per-neuron stacked bar plot
     (the |x| model, with 100 features, shows the stacked plot alone).  Precomputed: a slider move only redraws."""
@@ -581,18 +578,10 @@ class NeuronExplorer(Explorer):
         if not self.abs_model and getattr(getattr(sweep, "model", None), "kind", None) != "relu_hidden":
             raise ValueError("neuron_explorer needs a relu_hidden Sweep (experiments.privileged_basis) or an "
                              "AbsSweep (experiments.computation_sweep)")
-        self.sweep = sweep
-        self.slider = _selection_slider(density_options(sweep.density), "density p = 1 - S", value)
-        super().__init__([self.slider])
+        super().__init__(sweep, value)
         if prerender:
             self.prerender()
         self.redraw()
-
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
-
-    def _all_keys(self) -> list[Hashable]:
-        return [k for _, k in self.slider.options]
 
     @property
     def _W(self) -> torch.Tensor:

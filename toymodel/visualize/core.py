@@ -1,13 +1,6 @@
-"""Matplotlib figures for the toy models, in one consistent style.
+"""The shared style and the figures of the core notebooks (01-04): embeddings, W^T W, norms, sweeps, D*, D_i.
 
-Every function returns the matplotlib Figure it drew on (it never calls plt.show() and closes
-nothing); pass `ax=` to draw into an axes you own.  Functions that show one model take a
-ToyModel, a Sweep (then titles also name p, S and the importance) or a weight tensor W
-([n_instances, n_features, n_hidden] or [n_features, n_hidden]), plus `instance=k`.
-
-Colours: sequential data use viridis (0 = dark), signed data the diverging "RdBu_r" with a
-symmetric range (white = 0), features that are not represented (||W_i|| <= 0.5) are grey.
-Apply the same look to your own figures with `use_style()` or `with style(): ...`.
+See the package docstring (toymodel.visualize) for the conventions every figure follows.
 """
 
 from __future__ import annotations
