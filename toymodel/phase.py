@@ -73,7 +73,8 @@ def _as_grid(name: str, value: Any, low: float, high: float, low_open: bool = Tr
     bad = ~np.isfinite(a) | (a > high) | ((a <= low) if low_open else (a < low))
     if a.size == 0 or bad.any():
         bracket = "(" if low_open else "["
-        raise ValueError(f"{name} must hold numbers in {bracket}{low:g}, {high:g}], got {value!r}")
+        close = ")" if np.isinf(high) else "]"
+        raise ValueError(f"{name} must hold numbers in {bracket}{low:g}, {high:g}{close}, got {value!r}")
     return a
 
 
