@@ -144,6 +144,16 @@ class _One:
         return self.config() + tail
 
 
+def _importance_vector(imp: Any, n_features: int) -> np.ndarray | None:
+    """Importance as a flat numpy array of n_features values (None stays None); ValueError on a wrong length."""
+    if imp is None:
+        return None
+    imp = np.asarray(torch.as_tensor(imp, dtype=torch.float32).cpu()).reshape(-1)
+    if imp.shape[0] != n_features:
+        raise ValueError(f"importance must have one value per feature ({n_features}), got {imp.shape[0]}")
+    return imp
+
+
 def _resolve(obj: ModelLike, instance: int = 0, importance: Any = None, density: float | None = None) -> _One:
     """Read one instance out of a Sweep, a ToyModel or a W tensor/array."""
     kind, b, setting, imp = None, None, None, None
@@ -169,10 +179,7 @@ def _resolve(obj: ModelLike, instance: int = 0, importance: Any = None, density:
     W3 = W[instance : instance + 1].float().cpu()
     if importance is not None:
         imp = importance
-    if imp is not None:
-        imp = np.asarray(torch.as_tensor(imp, dtype=torch.float32).cpu()).reshape(-1)
-        if imp.shape[0] != W.shape[1]:
-            raise ValueError(f"importance must have one value per feature ({W.shape[1]}), got {imp.shape[0]}")
+    imp = _importance_vector(imp, W.shape[1])
     if density is not None:
         setting = _density_text(float(density))
     return _One(

@@ -20,7 +20,7 @@ from matplotlib.patches import Patch
 from .. import neurons as _neurons
 from ..model import ToyModel
 from .core import (DIVERGING, FEATURE_CMAP, QUALITATIVE, _check_instance, _density_axis, _feature_ticks, _fig_ax,
-                   _legend_below, _resolve, _styled)
+                   _importance_vector, _legend_below, _resolve, _styled)
 
 __all__ = ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density"]
 
@@ -66,10 +66,7 @@ def _neuron_model(obj: Any, instance: int = 0, importance: Any = None) -> _Neuro
             config = config[: config.rindex(" hidden")] + " neurons"
     if importance is not None:
         imp = importance
-    if imp is not None:
-        imp = np.asarray(torch.as_tensor(imp, dtype=torch.float32).cpu()).reshape(-1)
-        if imp.shape[0] != W.shape[0]:
-            raise ValueError(f"importance must have one value per feature ({W.shape[0]}), got {imp.shape[0]}")
+    imp = _importance_vector(imp, W.shape[0])
     return _Neurons(W, W2n, imp, positive_only, config, setting)
 
 
