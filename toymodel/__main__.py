@@ -8,8 +8,12 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import io
+import os
 from pathlib import Path
 import sys
+import tempfile
 import time
 
 import matplotlib
@@ -21,45 +25,124 @@ import torch  # noqa: E402
 
 from . import experiments, visualize  # noqa: E402
 from .metrics import dimensions_per_feature, embedding_angles, feature_norms, n_represented  # noqa: E402
+from .train import torch_threads  # noqa: E402
+from .validate import MAX_SEED  # noqa: E402
 
-MANIFEST = ".toymodel-files"  # the files this tool wrote into the output folder; only those it overwrites
+__all__ = ["FIGURES", "MANIFEST", "OutputFolder", "main"]
+
+MANIFEST = ".toymodel-files"  # what this tool wrote into the output folder: one "sha256  name" line per file
+MANIFEST_HEADER = "# python -m toymodel output manifest v2: sha256 and name of every file it wrote here"
 
 
 class OutputFolder:
-    """An output folder that refuses to overwrite files this tool did not write (unless force)."""
+    """An output folder that overwrites only files this tool wrote, unchanged since (unless force).
+
+    What counts as "ours": a name listed in the manifest whose current content has the SHA-256 recorded
+    there, so a user's file, or one of ours that the user edited, is refused.  Every file is written
+    atomically (a temporary name in the folder, then a rename), symbolic links are never written
+    through, and the manifest lists both the old and the new content's hash while a file is replaced,
+    so an interrupted run (Ctrl-C) leaves every file whole and recognised as ours.
+    """
 
     def __init__(self, path: Path, force: bool) -> None:
-        self.path, self.force = path, force
-        self.manifest = path / MANIFEST
-        self.ours = set(self.manifest.read_text().split()) if self.manifest.exists() else set()
+        self.path, self.force = Path(path), force
+        self.manifest = self.path / MANIFEST
+        self.hashes: dict[str, set[str]] = {}
         self.written: list[str] = []
 
     def check(self, names: list[str]) -> None:
-        """Fail before any work if a planned file exists and is not ours."""
-        if self.path.exists() and not self.path.is_dir():
-            raise SystemExit(f"error: --out {self.path} exists and is not a folder")
-        foreign = [n for n in names if (self.path / n).exists() and n not in self.ours]
+        """Before any work: the folder can be made and written, and no planned file is foreign or a link."""
+        self._make_folder()
+        self.hashes = self._read_manifest()
+        links = [n for n in [*names, MANIFEST] if (self.path / n).is_symlink()]
+        if links:
+            raise SystemExit(f"error: {self.path} holds symbolic links named {', '.join(links)}; python -m toymodel "
+                             "never writes through a link: remove them or choose another --out folder")
+        not_files = [n for n in [*names, MANIFEST] if (self.path / n).exists() and not (self.path / n).is_file()]
+        if not_files:
+            raise SystemExit(f"error: {self.path} holds {', '.join(not_files)}, which are not files; "
+                             "choose another --out folder")
+        foreign = [n for n in names if (self.path / n).exists() and not self._ours(n)]
         if foreign and not self.force:
             raise SystemExit(
-                f"error: {self.path} already holds {', '.join(foreign)}, which python -m toymodel did not write; "
-                "choose another --out folder, or pass --force to overwrite them"
+                f"error: {self.path} already holds {', '.join(foreign)}, which python -m toymodel did not write "
+                "(or which changed since it wrote them); choose another --out folder, or pass --force to "
+                "overwrite them"
             )
 
+    def _make_folder(self) -> None:
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+            probe = tempfile.NamedTemporaryFile(dir=self.path, prefix=".toymodel-probe-", delete=True)
+            probe.close()
+        except FileExistsError:
+            raise SystemExit(f"error: --out {self.path} exists and is not a folder") from None
+        except OSError as err:
+            raise SystemExit(f"error: cannot write to --out {self.path}: {err.strerror or err}") from None
+
+    def _read_manifest(self) -> dict[str, set[str]]:
+        if not self.manifest.exists() or self.manifest.is_symlink():
+            return {}
+        lines = self.manifest.read_text(errors="replace").splitlines()
+        if not lines or lines[0] != MANIFEST_HEADER:
+            if not self.force:
+                raise SystemExit(f"error: {self.manifest} was not written by this version of python -m toymodel; "
+                                 "choose another --out folder, or pass --force to replace it")
+            return {}
+        hashes: dict[str, set[str]] = {}
+        for line in lines[1:]:
+            digest, _, name = line.partition("  ")
+            if len(digest) == 64 and name:
+                hashes.setdefault(name, set()).add(digest)
+        return hashes
+
+    def _ours(self, name: str) -> bool:
+        return _sha256((self.path / name).read_bytes()) in self.hashes.get(name, set())
+
     def save_figure(self, fig: plt.Figure, name: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        fig.savefig(self.path / name, dpi=110, bbox_inches="tight")
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
         plt.close(fig)
-        self._record(name)
+        self.save_bytes(buf.getvalue(), name)
 
     def save_text(self, text: str, name: str) -> None:
-        self.path.mkdir(parents=True, exist_ok=True)
-        (self.path / name).write_text(text)
-        self._record(name)
+        self.save_bytes(text.encode(), name)
 
-    def _record(self, name: str) -> None:
+    def save_bytes(self, data: bytes, name: str) -> None:
+        """Write `name` atomically; the manifest accepts the old and the new content until the rename is done."""
+        target = self.path / name
+        if target.is_symlink() or (target.exists() and not self._ours(name) and not self.force):
+            raise SystemExit(f"error: {target} changed while python -m toymodel ran; it was not overwritten")
+        digest = _sha256(data)
+        old = {_sha256(target.read_bytes())} if target.is_file() else set()
+        self.hashes[name] = old | {digest}
+        self._write_manifest()
+        _atomic_write(target, data)
+        self.hashes[name] = {digest}
+        self._write_manifest()
         self.written.append(name)
-        self.ours.add(name)
-        self.manifest.write_text("\n".join(sorted(self.ours)) + "\n")
+
+    def _write_manifest(self) -> None:
+        rows = [f"{d}  {n}" for n in sorted(self.hashes) for d in sorted(self.hashes[n])]
+        _atomic_write(self.manifest, ("\n".join([MANIFEST_HEADER, *rows]) + "\n").encode())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _atomic_write(target: Path, data: bytes) -> None:
+    """Write data to a temporary file beside target, then rename it over target (never through a link)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)  # replaces a link itself, never its target
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 FIGURES = [
@@ -157,22 +240,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and data (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="overwrite files in --out that this tool did not write")
     args = parser.parse_args(argv)
-    if args.seed < 0:
-        parser.error(f"--seed must be a non-negative integer, got {args.seed}")
+    if not 0 <= args.seed <= MAX_SEED:
+        parser.error(f"--seed must be a non-negative integer below 2**63, got {args.seed}")
 
     out = OutputFolder(args.out, args.force)
     out.check(FIGURES + ["summary.txt"])
     opts = dict(seed=args.seed, progress=sys.stderr.isatty())
     if args.quick:
         opts.update(steps=1000, n_seeds=1)
-    torch.set_num_threads(1)  # bit-reproducible; these models are too small to gain from more
 
     parts, start = [], time.perf_counter()
-    for number, run in enumerate([experiment_1, experiment_2, experiment_3, experiment_4], start=1):
-        t = time.perf_counter()
-        print(f"experiment {number}/4 ...", file=sys.stderr, flush=True)
-        parts.append(run(out, opts))
-        print(f"experiment {number}/4 done in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
+    with torch_threads(1, torch.device("cpu")):  # bit-reproducible; the caller's setting is restored after
+        for number, run in enumerate([experiment_1, experiment_2, experiment_3, experiment_4], start=1):
+            t = time.perf_counter()
+            print(f"experiment {number}/4 ...", file=sys.stderr, flush=True)
+            parts.append(run(out, opts))
+            print(f"experiment {number}/4 done in {time.perf_counter() - t:.1f} s", file=sys.stderr, flush=True)
     quick = ", --quick: 1000 steps, one seed; the solutions may not have converged" if args.quick else ""
     header = f"Toy Models of Superposition: the course's four experiments (seed {args.seed}{quick})\n\n"
     summary = header + "\n".join(parts)

@@ -16,21 +16,25 @@ The trainer reuses train.py's pieces (learning-rate schedule, AdamW, buffers, fe
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-import time
+from collections.abc import Callable
 
 import torch
 from torch import nn
 
-from .data import ProbabilityLike, _check_positive_int, as_instance_feature_tensor
-from .model import xavier_normal
+from .data import ProbabilityLike, as_instance_feature_tensor
+from .validate import check_positive_int
+from .model import check_input, xavier_normal
 from .train import (
-    EVAL_BATCHES, FeatureStream, Workspace, _AdamW, _progress_bar, _seeds, check_data, check_recipe, lr_schedule,
-    torch_threads,
+    EVAL_BATCHES, FeatureStream, TrainResult, Workspace, _seeds, check_data, check_memory, check_parameters,
+    check_recipe, fit, torch_threads,
 )
+from .validate import check_device, check_seed
 
-__all__ = ["AbsValueModel", "AbsTrainResult", "abs_explained", "abs_loss_and_grads", "signed_features",
+__all__ = ["AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
+
+
+NAMES = ["W1", "W2", "b"]  # the parameters train.fit trains
 
 
 class AbsValueModel(nn.Module):
@@ -53,12 +57,12 @@ class AbsValueModel(nn.Module):
     def __init__(self, n_features: int, n_hidden: int, n_instances: int = 1, *, seed: int | None = 0,
                  device: torch.device | str | None = None) -> None:
         super().__init__()
-        _check_positive_int("n_features", n_features)
-        _check_positive_int("n_hidden", n_hidden)
-        _check_positive_int("n_instances", n_instances)
+        check_positive_int("n_features", n_features)
+        check_positive_int("n_hidden", n_hidden)
+        check_positive_int("n_instances", n_instances)
         self.n_features, self.n_hidden, self.n_instances = n_features, n_hidden, n_instances
-        device = torch.device(device) if device is not None else torch.device("cpu")
-        g = torch.Generator(device=device).manual_seed(seed) if seed is not None else None
+        device = check_device(device)
+        g = torch.Generator(device=device).manual_seed(check_seed(seed)) if seed is not None else None
         self.W1 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device))
         self.W2 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device))
         self.b = nn.Parameter(torch.zeros((n_instances, n_features), device=device))
@@ -73,11 +77,7 @@ class AbsValueModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """y' for x of shape [batch, n_instances, n_features]; returns the same shape."""
-        if x.ndim != 3 or x.shape[1:] != (self.n_instances, self.n_features):
-            raise ValueError(
-                f"x must have shape [batch, n_instances={self.n_instances}, n_features={self.n_features}], "
-                f"got {tuple(x.shape)}"
-            )
+        check_input(x, self)
         return torch.relu(torch.einsum("bkm,knm->bkn", self.hidden(x), self.W2) + self.b)
 
     def extra_repr(self) -> str:
@@ -90,9 +90,9 @@ def signed_features(batch_size: int, n_features: int, feature_probability: Proba
 
     One uniform draw u per entry: kept iff u < p, and then 2 u / p - 1 is uniform on [-1, 1).
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_features", n_features)
-    _check_positive_int("n_instances", n_instances)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_features", n_features)
+    check_positive_int("n_instances", n_instances)
     p = as_instance_feature_tensor("feature_probability", feature_probability, n_instances, n_features, high=1.0)
     u = torch.rand((batch_size, n_instances, n_features), generator=generator)
     return torch.where(u < p, 2.0 * u / p.clamp(min=1e-30) - 1.0, torch.zeros(()))
@@ -138,22 +138,20 @@ def abs_loss_and_grads(
     return loss, dW1, dW2, db
 
 
-@dataclass
-class AbsTrainResult:
-    """What train_abs_model returns (the fields mean what they mean in train.TrainResult)."""
-
-    loss: torch.Tensor
-    seed_losses: torch.Tensor
-    best_seed: torch.Tensor
-    steps: int
-    lr: float
-    batch_size: int
-    seconds: float = field(repr=False)
+def _stream(p: torch.Tensor, batch_size: int, copies: int) -> Callable[[int], Callable[[], torch.Tensor]]:
+    """seed -> next(): batches of signed features in the training layout [copies * K, n, batch_size]."""
+    def make(seed: int) -> Callable[[], torch.Tensor]:
+        data = FeatureStream(p, batch_size, copies, seed)
+        x = torch.empty((copies * p.shape[0], p.shape[1], batch_size), device=p.device)
+        return lambda: _signed(data.next(), x)
+    return make
 
 
-def _stream(p: torch.Tensor, batch_size: int, copies: int, seed: int) -> tuple[FeatureStream, torch.Tensor]:
-    data = FeatureStream(p, batch_size, copies, seed)
-    return data, torch.empty((copies * p.shape[0], p.shape[1], batch_size), device=p.device)
+def _loss_fn(importance: torch.Tensor | None):
+    def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_grads: bool, ws: Workspace):
+        loss, *grads = abs_loss_and_grads(P[0], P[1], P[2], x, importance, need_grads=need_grads, ws=ws)
+        return loss, (grads if need_grads else None)
+    return loss_fn
 
 
 def train_abs_model(
@@ -168,20 +166,22 @@ def train_abs_model(
     n_seeds: int = 1,
     progress: bool | None = None,
     threads: int | None = 1,
-) -> AbsTrainResult:
-    """Train every instance of an AbsValueModel in place to output |x|; return an AbsTrainResult.
+    snapshot_every: int | None = None,
+) -> TrainResult:
+    """Train every instance of an AbsValueModel in place to output |x|; return a train.TrainResult.
 
-    Same recipe and arguments as train_toy_model (AdamW, warmup + cosine decay, best-of-k over n_seeds
-    copies trained in one batch; copy 0 starts from the model's weights).  feature_probability is the
-    density p = 1 - S (scalar, [n_instances] or [n_instances, n_features]); importance I weights each
-    feature's squared error.
+    Same recipe, arguments and training loop as train_toy_model (train.fit: AdamW, warmup + cosine decay,
+    best-of-k over n_seeds copies trained in one batch; copy 0 starts from the model's weights).
+    feature_probability is the density p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
+    importance I weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
     """
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
-    steps, lr = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
+    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
+    check_parameters(model, NAMES)
     K, n, m, dev = model.n_instances, model.n_features, model.n_hidden, model.device
     p, imp = check_data(feature_probability, importance, K, n, dev)
-    data_seed, init_seed, eval_seed = _seeds(seed)
+    init_seed = _seeds(seed)[1]
     with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
         if n_seeds > 1:
@@ -190,45 +190,10 @@ def train_abs_model(
             W2 = torch.cat([W2, xavier_normal((n_seeds - 1) * K, n, m, g, dev)])
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
-
     with torch_threads(threads, dev):
-        start = time.perf_counter()
-        schedule = lr_schedule(steps, lr)
-        opt = _AdamW([W1, W2, b])
-        (data, x), ws = _stream(p, batch_size, n_seeds, data_seed), Workspace()
-        bar = _progress_bar(progress, steps)
-        with torch.no_grad():
-            for t in range(steps):
-                loss, dW1, dW2, db = abs_loss_and_grads(W1, W2, b, _signed(data.next(), x), imp_arg, ws=ws)
-                if t % 100 == 0 and not torch.isfinite(loss).all():
-                    raise FloatingPointError(f"training diverged at step {t} (lr={lr}); try a smaller lr")
-                opt.step([dW1, dW2, db], schedule[t])  # type: ignore[list-item]
-                if bar is not None and (t + 1) % 50 == 0:
-                    bar.update(50)
-            if bar is not None:
-                bar.close()
-            final = _evaluate(W1, W2, b, p, imp_arg, batch_size, eval_seed)
-
-    seed_losses = final.view(n_seeds, K)
-    best = seed_losses.argmin(0)
-    rows = best * K + torch.arange(K, device=dev)
-    with torch.no_grad():
-        model.W1.copy_(W1[rows])
-        model.W2.copy_(W2[rows])
-        model.b.copy_(b[rows])
-    return AbsTrainResult(loss=seed_losses[best, torch.arange(K, device=dev)].cpu(), seed_losses=seed_losses.cpu(),
-                          best_seed=best.cpu(), steps=steps, lr=lr, batch_size=batch_size,
-                          seconds=time.perf_counter() - start)
-
-
-def _evaluate(W1: torch.Tensor, W2: torch.Tensor, b: torch.Tensor, p: torch.Tensor, importance: torch.Tensor | None,
-              batch_size: int, seed: int) -> torch.Tensor:
-    """Mean loss per row over EVAL_BATCHES fresh batches drawn from `seed` (the same samples for every copy): [rows]."""
-    (data, x), ws = _stream(p, batch_size, W1.shape[0] // p.shape[0], seed), Workspace()
-    total = torch.zeros(W1.shape[0], device=W1.device)
-    for _ in range(EVAL_BATCHES):
-        total += abs_loss_and_grads(W1, W2, b, _signed(data.next(), x), importance, need_grads=False, ws=ws)[0]
-    return total / EVAL_BATCHES
+        return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, batch_size, n_seeds),
+                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                   snapshot_every=snapshot_every, work_floats=8 * n + 4 * m)
 
 
 def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike, importance: ProbabilityLike = 1.0,
@@ -236,10 +201,16 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
+    batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
+    check_parameters(model, NAMES)
     K, n, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(feature_probability, importance, K, n, dev)
+    check_memory(4.0 * K * batch_size * (8 * n + 4 * model.n_hidden), f"batch_size={batch_size}")
+    next_batch, ws, loss_fn = _stream(p, batch_size, 1)(_seeds(seed)[2]), Workspace(), _loss_fn(imp)
+    params = [model.W1.detach(), model.W2.detach(), model.b.detach()]
     with torch.no_grad():
-        return _evaluate(model.W1, model.W2, model.b, p, imp, batch_size, _seeds(seed)[2]).cpu()
+        total = sum(loss_fn(params, next_batch(), False, ws)[0] for _ in range(EVAL_BATCHES))
+    return (total / EVAL_BATCHES).cpu()
 
 
 def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *, batch_size: int = 8192,
@@ -254,7 +225,7 @@ def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *,
     """
     if not isinstance(model, AbsValueModel):
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
-    _check_positive_int("batch_size", batch_size)
+    check_positive_int("batch_size", batch_size)
     K, n = model.n_instances, model.n_features
     p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0)
     g = torch.Generator().manual_seed(seed)

@@ -12,15 +12,16 @@ import math
 
 import torch
 
+from .validate import check_in_range, check_positive_int, holds_bool
+
+__all__ = [
+    "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features", "geometric_importance",
+    "sparse_from_uniform",
+]
+
 Number = int | float
 ProbabilityLike = Number | Sequence[Number] | Sequence[Sequence[Number]] | torch.Tensor
 
-
-
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}")
-    return value
 
 
 def as_instance_feature_tensor(
@@ -41,6 +42,8 @@ def as_instance_feature_tensor(
     [n_instances, n_features], and (one profile shared by all instances) [1, n_features].  Every entry must lie in [low, high] and not be NaN;
     otherwise a ValueError names `name` and the allowed values.
     """
+    if holds_bool(value):
+        raise ValueError(f"{name} must hold numbers, not booleans, got {value!r}")
     try:
         t = torch.as_tensor(value, dtype=torch.float32, device=device)
     except (TypeError, ValueError, RuntimeError) as err:
@@ -84,9 +87,9 @@ def generate_sparse_features(
     One uniform draw u serves both purposes: keep x_i iff u < p, and then u / p is uniform on
     [0, 1) and independent of the keep event.  This halves the random numbers needed.
     """
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_features", n_features)
-    _check_positive_int("n_instances", n_instances)
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_features", n_features)
+    check_positive_int("n_instances", n_instances)
     if generator is not None:
         device = generator.device
     p = as_instance_feature_tensor(
@@ -114,9 +117,8 @@ def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor, out: torch.Ten
 
 def geometric_importance(n_features: int, decay: float = 0.9) -> torch.Tensor:
     """The paper's importance profile I_i = decay**i, shape [n_features] (feature 0 most important)."""
-    _check_positive_int("n_features", n_features)
-    if not (isinstance(decay, (int, float)) and 0.0 < decay <= 1.0) or math.isnan(decay):
-        raise ValueError(f"decay must be a number in (0, 1], got {decay!r}")
+    check_positive_int("n_features", n_features)
+    decay = check_in_range("decay", decay, 0.0, 1.0, low_open=True)
     return decay ** torch.arange(n_features, dtype=torch.float32)
 
 
@@ -125,7 +127,7 @@ def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
 
     The paper's sweeps use p = 20**-linspace(0, 1, n), i.e. p_min = 1/20.
     """
-    _check_positive_int("n_instances", n_instances)
-    if not (isinstance(p_min, (int, float)) and 0.0 < p_min <= 1.0):
-        raise ValueError(f"p_min must be a density in (0, 1], got {p_min!r}")
+    check_positive_int("n_instances", n_instances)
+    p_min = check_in_range("p_min", p_min, 0.0, 1.0, low_open=True)
     return p_min ** torch.linspace(0.0, 1.0, n_instances)
+

@@ -15,12 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+import zipfile
 
 import numpy as np
 import torch
 
-from .computation import AbsTrainResult, AbsValueModel, train_abs_model
-from .data import _check_positive_int, density_sweep, geometric_importance
+from .computation import AbsValueModel, train_abs_model
+from .data import density_sweep, geometric_importance
+from .validate import check_finite, check_positive_int, holds_bool
 from .metrics import n_represented
 from .model import ToyModel, xavier_normal
 from .phase import (
@@ -98,8 +100,13 @@ class Sweep:
 
 def _densities(densities: Sequence[float] | torch.Tensor | None, n_densities: int, p_min: float) -> torch.Tensor:
     if densities is None:
-        return density_sweep(n_densities, p_min)
-    d = torch.as_tensor(densities, dtype=torch.float32).flatten()
+        return density_sweep(check_positive_int("n_densities", n_densities), p_min)
+    if holds_bool(densities):
+        raise ValueError(f"densities must hold numbers in (0, 1] (p = 1 - S), got {densities!r}")
+    try:
+        d = torch.as_tensor(densities, dtype=torch.float32).flatten()
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"densities must be a sequence of numbers in (0, 1] (p = 1 - S), got {densities!r}") from err
     if d.numel() == 0:
         raise ValueError("densities must hold at least one value in (0, 1]")
     if torch.isnan(d).any() or (d <= 0).any() or (d > 1).any():
@@ -228,7 +235,7 @@ def dimensionality_sweep(
     if len(hidden_sizes) == 0:
         raise ValueError("hidden_sizes must hold at least one positive integer")
     for m in hidden_sizes:
-        _check_positive_int("hidden_sizes entry", m)
+        check_positive_int("hidden_sizes entry", m)
     widths = torch.tensor(list(hidden_sizes)).repeat_interleave(d.numel())  # hidden-major
     m_max = int(widths.max())
     model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=seed)
@@ -319,9 +326,11 @@ class PhaseDiagram:
 
 def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, low: float, high: float) -> torch.Tensor:
     if values is None:
-        _check_positive_int(f"n_{name}", n)
+        check_positive_int(f"n_{name}", n)
         return torch.logspace(torch.log10(torch.tensor(low)), torch.log10(torch.tensor(high)), n)
     try:
+        if holds_bool(values):
+            raise TypeError("booleans are not numbers here")
         v = torch.as_tensor(values, dtype=torch.float32).flatten()
     except (TypeError, ValueError, RuntimeError) as err:
         raise ValueError(f"{name} must be a sequence of positive numbers, got {values!r}") from err
@@ -370,7 +379,7 @@ def phase_diagram(
     n_seeds = defaults["n_seeds"] if n_seeds is None else n_seeds
     steps = defaults["steps"] if steps is None else steps
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
-    _check_positive_int("n_seeds", n_seeds)
+    check_positive_int("n_seeds", n_seeds)
     K = len(r) * len(p)
     importance = torch.ones(K, n_features)
     importance[:, -1] = r.repeat_interleave(len(p))
@@ -406,7 +415,7 @@ FEATURE_GEOMETRY_FILE = RESULTS_DIR / "feature_geometry.npz"
 
 def feature_geometry_densities(n_densities: int = GEOMETRY_N_DENSITIES, p_min: float = GEOMETRY_P_MIN) -> torch.Tensor:
     """The precomputed run's densities: p = p_min**linspace(0, 1, n), dense -> sparse, [n_densities]."""
-    return density_sweep(n_densities, p_min)
+    return density_sweep(check_positive_int("n_densities", n_densities), p_min)
 
 
 def _geometry_init(n_features: int, n_hidden: int, index: int, copy: int, seed: int) -> torch.Tensor:
@@ -476,7 +485,7 @@ def feature_geometry_run(
     init, data (FeatureStream is shared by all rows) and result do not depend on which other indices train
     beside it: a slice reproduces the full run (tests/test_feature_geometry.py).
     """
-    _check_positive_int("n_seeds", n_seeds)
+    check_positive_int("n_seeds", n_seeds)
     grid = feature_geometry_densities(n_densities, p_min)
     try:
         idx = list(range(n_densities)) if indices is None else [int(i) for i in indices]
@@ -516,18 +525,41 @@ def save_feature_geometry(run: GeometryRun, path: str | Path = FEATURE_GEOMETRY_
     return path
 
 
+GEOMETRY_ENTRIES = ("W", "densities", "index", "losses", "copy_losses", "steps", "lr", "seed", "version")
+
+
 def load_feature_geometry(path: str | Path = FEATURE_GEOMETRY_FILE) -> GeometryRun:
     """Load the precomputed uniform-superposition run shipped with the package (tools/make_feature_geometry.py)."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"no precomputed run at {path}: run `python tools/make_feature_geometry.py` to make it")
-    with np.load(path) as f:
-        return GeometryRun(
-            W=torch.from_numpy(f["W"].astype(np.float32)), density=torch.from_numpy(f["densities"]),
-            index=torch.from_numpy(f["index"]), loss=torch.from_numpy(f["losses"]),
-            copy_losses=torch.from_numpy(f["copy_losses"]), steps=int(f["steps"]), lr=float(f["lr"]),
-            seed=int(f["seed"]), version=str(f["version"]),
-        )
+    remake = "remake it with `python tools/make_feature_geometry.py` (or reinstall the package)"
+    try:
+        with np.load(path) as f:
+            missing = sorted(set(GEOMETRY_ENTRIES) - set(f.files))
+            if missing:
+                raise KeyError(", ".join(missing))
+            run = GeometryRun(
+                W=torch.from_numpy(f["W"].astype(np.float32)), density=torch.from_numpy(f["densities"]),
+                index=torch.from_numpy(f["index"]), loss=torch.from_numpy(f["losses"]),
+                copy_losses=torch.from_numpy(f["copy_losses"]), steps=int(f["steps"]), lr=float(f["lr"]),
+                seed=int(f["seed"]), version=str(f["version"]),
+            )
+    except KeyError as err:
+        raise ValueError(f"{path} lacks the entries {err.args[0]}: it is not a complete feature-geometry run; "
+                         f"{remake}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ValueError(f"{path} is corrupt or truncated ({type(err).__name__}: {err}); {remake}") from None
+    for name in ("W", "density", "loss"):
+        try:
+            check_finite(f"{path}: {name}", getattr(run, name))
+        except ValueError as err:
+            raise ValueError(f"{err}; {remake}") from None
+    n = run.W.shape[0]
+    if run.W.ndim != 3 or run.density.shape != (n,) or run.loss.shape != (n,):
+        raise ValueError(f"{path} holds arrays of inconsistent shapes (W {tuple(run.W.shape)}, densities "
+                         f"{tuple(run.density.shape)}); {remake}")
+    return run
 
 
 def small_polytopes(
@@ -549,7 +581,7 @@ def small_polytopes(
     sizes = [int(n) for n in n_features]
     if not sizes or any(n < 1 for n in sizes):
         raise ValueError(f"n_features must be positive integers, got {n_features!r}")
-    _check_positive_int("n_hidden", n_hidden)
+    check_positive_int("n_hidden", n_hidden)
     if not (isinstance(density, (int, float)) and 0 < density <= 1):
         raise ValueError(f"density must be a feature probability p = 1 - S in (0, 1], got {density!r}")
     N = max(sizes)
@@ -602,7 +634,7 @@ class AbsSweep:
     density: torch.Tensor
     importance: torch.Tensor
     loss: torch.Tensor
-    train: AbsTrainResult | None = field(default=None, repr=False)
+    train: TrainResult | None = field(default=None, repr=False)
 
     @property
     def sparsity(self) -> torch.Tensor:

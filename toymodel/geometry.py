@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .data import _check_positive_int
+from .validate import check_positive_int, check_seed
 from .metrics import REPRESENTED_THRESHOLD, feature_dimensionality, feature_norms
 from .model import ToyModel
 
@@ -168,14 +168,13 @@ def thomson(k: int, d: int = 3, *, seed: int = 0, n_starts: int = 8, steps: int 
     the lowest-energy run, [k, d] (float64).  Known minima for d = 3: k = 4 tetrahedron, 5 triangular
     bipyramid, 6 octahedron, 8 square antiprism (not the cube).
     """
-    _check_positive_int("k", k)
-    _check_positive_int("d", d)
-    _check_positive_int("n_starts", n_starts)
-    _check_positive_int("steps", steps)
+    check_positive_int("k", k)
+    check_positive_int("d", d)
+    check_positive_int("n_starts", n_starts)
+    check_positive_int("steps", steps)
     if k < 2:
         raise ValueError(f"k must be at least 2 (one point has no energy), got {k}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     rng = np.random.default_rng(seed)
     best, best_energy = None, math.inf
     for _ in range(n_starts):

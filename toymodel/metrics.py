@@ -10,28 +10,40 @@ from __future__ import annotations
 import torch
 
 from .model import ToyModel
+from .validate import check_finite, check_threshold
+
+__all__ = [
+    "REPRESENTED_THRESHOLD", "as_weights", "compute_feature_interference", "dimensions_per_feature", "embedding_angles",
+    "feature_dimensionality", "feature_norms", "n_represented", "represented", "superposition", "unit_rows",
+]
 
 REPRESENTED_THRESHOLD = 0.5  # ||W_i|| ~ 1: represented, ~ 0: not; 0.5 is the cut between
 
 
-def _weights(W: ToyModel | torch.Tensor) -> torch.Tensor:
+def as_weights(W: ToyModel | torch.Tensor, name: str = "W") -> torch.Tensor:
+    """W as a float32 CPU tensor [n_instances, n_features, n_hidden] (a 2-D matrix is one instance).
+
+    ValueError if it is not a ToyModel or a tensor of that shape, or if it holds NaN or inf (a measure of
+    a diverged model would otherwise be a silent NaN or a miscount).
+    """
     if isinstance(W, ToyModel):
         W = W.W
     if not isinstance(W, torch.Tensor):
-        raise ValueError(f"W must be a ToyModel or a tensor [n_instances, n_features, n_hidden], got {type(W).__name__}")
+        raise ValueError(f"{name} must be a ToyModel or a tensor [n_instances, n_features, n_hidden], "
+                         f"got {type(W).__name__}")
     if W.ndim == 2:
         W = W[None]
     if W.ndim != 3:
-        raise ValueError(f"W must have shape [n_instances, n_features, n_hidden], got {tuple(W.shape)}")
-    return W.detach().float().cpu()
+        raise ValueError(f"{name} must have shape [n_instances, n_features, n_hidden], got {tuple(W.shape)}")
+    return check_finite(name, W.detach().float().cpu())
 
 
 def feature_norms(W: ToyModel | torch.Tensor) -> torch.Tensor:
     """||W_i||, shape [n_instances, n_features]."""
-    return _weights(W).norm(dim=-1)
+    return as_weights(W).norm(dim=-1)
 
 
-def _unit(W: torch.Tensor) -> torch.Tensor:
+def unit_rows(W: torch.Tensor) -> torch.Tensor:
     """W^ = W_i / ||W_i||, with zero rows left at zero (no NaN)."""
     return W / W.norm(dim=-1, keepdim=True).clamp(min=1e-12)
 
@@ -41,7 +53,7 @@ def compute_feature_interference(W: ToyModel | torch.Tensor) -> torch.Tensor:
 
     A zero-norm (dropped) feature has cosine 0 with everything, itself included.
     """
-    U = _unit(_weights(W))
+    U = unit_rows(as_weights(W))
     return U @ U.transpose(-1, -2)
 
 
@@ -51,14 +63,14 @@ def superposition(W: ToyModel | torch.Tensor) -> torch.Tensor:
     How much of other features' weight lies along feature i's direction (0 if i has a
     dimension to itself).  Meaningless for unrepresented features: gate on feature_norms.
     """
-    Wt = _weights(W)
-    overlap = (_unit(Wt) @ Wt.transpose(-1, -2)) ** 2  # [k, i, j] = (W^_i . W_j)^2
+    Wt = as_weights(W)
+    overlap = (unit_rows(Wt) @ Wt.transpose(-1, -2)) ** 2  # [k, i, j] = (W^_i . W_j)^2
     return overlap.sum(-1) - overlap.diagonal(dim1=-2, dim2=-1)
 
 
 def dimensions_per_feature(W: ToyModel | torch.Tensor) -> torch.Tensor:
     """D* = m / ||W||_F^2, shape [n_instances]: hidden dimensions spent per (fully represented) feature."""
-    Wt = _weights(W)
+    Wt = as_weights(W)
     return Wt.shape[-1] / (Wt**2).sum(dim=(-1, -2)).clamp(min=1e-12)
 
 
@@ -68,16 +80,14 @@ def feature_dimensionality(W: ToyModel | torch.Tensor) -> torch.Tensor:
     The fraction of a dimension feature i gets: 1 orthogonal, 1/2 antipodal pair, 2/3 triangle,
     3/4 tetrahedron, 2/5 pentagon; 0 for a dropped feature.
     """
-    Wt = _weights(W)
-    overlap = ((_unit(Wt) @ Wt.transpose(-1, -2)) ** 2).sum(-1)
+    Wt = as_weights(W)
+    overlap = ((unit_rows(Wt) @ Wt.transpose(-1, -2)) ** 2).sum(-1)
     return (Wt**2).sum(-1) / overlap.clamp(min=1e-12)
 
 
 def represented(W: ToyModel | torch.Tensor, threshold: float = REPRESENTED_THRESHOLD) -> torch.Tensor:
     """Boolean mask ||W_i|| > threshold, shape [n_instances, n_features]."""
-    if not (isinstance(threshold, (int, float)) and threshold > 0):
-        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
-    return feature_norms(W) > threshold
+    return feature_norms(W) > check_threshold(threshold)
 
 
 def n_represented(W: ToyModel | torch.Tensor, threshold: float = REPRESENTED_THRESHOLD) -> torch.Tensor:
@@ -90,7 +100,7 @@ def embedding_angles(W: ToyModel | torch.Tensor, threshold: float = REPRESENTED_
 
     Each entry is sorted by direction and sums to 360; a regular pentagon gives five 72s.
     """
-    Wt = _weights(W)
+    Wt = as_weights(W)
     if Wt.shape[-1] != 2:
         raise ValueError(f"embedding_angles needs n_hidden = 2, got n_hidden = {Wt.shape[-1]}")
     keep = represented(Wt, threshold)

@@ -15,7 +15,9 @@ import math
 import torch
 from torch import nn
 
-from .data import _check_positive_int
+from .validate import check_device, check_float32, check_positive_int, check_seed
+
+__all__ = ["KINDS", "ToyModel", "check_input", "xavier_normal"]
 
 KINDS = ("relu_output", "linear", "relu_hidden")
 
@@ -37,6 +39,25 @@ def xavier_normal(
         device = generator.device
     w = torch.randn((n_instances, n_features, n_hidden), generator=generator, device=device)
     return w.mul_(std)
+
+
+def check_input(x: object, model: nn.Module) -> torch.Tensor:
+    """x for a forward pass: a float32 tensor [batch, n_instances, n_features] on the model's device,
+    in the model's dtype (TypeError / ValueError naming what is wrong)."""
+    x = check_float32("x", x)
+    params = list(model.parameters())
+    if params and params[0].dtype != torch.float32:
+        raise TypeError(f"the model's parameters are {params[0].dtype}; the library computes in float32: "
+                        "call model.float()")
+    if params and x.device != params[0].device:
+        raise ValueError(f"x is on device {x.device}, the model on {params[0].device}; "
+                         f"move it with x.to({str(params[0].device)!r})")
+    shape = (model.n_instances, model.n_features)  # type: ignore[attr-defined]
+    if x.ndim != 3 or tuple(x.shape[1:]) != shape:
+        raise ValueError(
+            f"x must have shape [batch, n_instances={shape[0]}, n_features={shape[1]}], got {tuple(x.shape)}"
+        )
+    return x
 
 
 class ToyModel(nn.Module):
@@ -66,16 +87,16 @@ class ToyModel(nn.Module):
         device: torch.device | str | None = None,
     ) -> None:
         super().__init__()
-        _check_positive_int("n_features", n_features)
-        _check_positive_int("n_hidden", n_hidden)
-        _check_positive_int("n_instances", n_instances)
+        check_positive_int("n_features", n_features)
+        check_positive_int("n_hidden", n_hidden)
+        check_positive_int("n_instances", n_instances)
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.n_features, self.n_hidden, self.n_instances, self.kind = n_features, n_hidden, n_instances, kind
-        device = torch.device(device) if device is not None else torch.device("cpu")
+        device = check_device(device)
         generator = None
         if seed is not None:
-            generator = torch.Generator(device=device).manual_seed(seed)
+            generator = torch.Generator(device=device).manual_seed(check_seed(seed))
         self.W = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, generator, device))
         self.b = nn.Parameter(torch.zeros((n_instances, n_features), device=device))
 
@@ -90,11 +111,7 @@ class ToyModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x' for x of shape [batch, n_instances, n_features]; returns the same shape."""
-        if x.ndim != 3 or x.shape[1:] != (self.n_instances, self.n_features):
-            raise ValueError(
-                f"x must have shape [batch, n_instances={self.n_instances}, n_features={self.n_features}], "
-                f"got {tuple(x.shape)}"
-            )
+        check_input(x, self)
         y = torch.einsum("bkm,knm->bkn", self.hidden(x), self.W) + self.b
         return y if self.kind == "linear" else torch.relu(y)
 

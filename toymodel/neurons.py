@@ -29,6 +29,7 @@ import math
 import torch
 
 from .data import generate_sparse_features
+from .metrics import as_weights
 from .model import ToyModel
 
 FRACTION = 0.5  # a feature counts for a neuron when w_ij >= FRACTION * (the neuron's largest w_ij)
@@ -36,19 +37,6 @@ DEAD = 0.1  # a neuron whose largest |W_ij| is below this carries nothing
 
 __all__ = ["FRACTION", "DEAD", "carries", "features_per_neuron", "n_monosemantic", "n_polysemantic", "neuron_labels",
            "normalize_neurons", "paired_features", "random_rotation", "relu_active_fraction", "rotate_hidden"]
-
-
-def _weights(W: ToyModel | torch.Tensor, name: str = "W") -> torch.Tensor:
-    if isinstance(W, ToyModel):
-        W = W.W
-    if not isinstance(W, torch.Tensor):
-        raise ValueError(f"{name} must be a ToyModel or a tensor [n_instances, n_features, n_hidden], "
-                         f"got {type(W).__name__}")
-    if W.ndim == 2:
-        W = W[None]
-    if W.ndim != 3:
-        raise ValueError(f"{name} must have shape [n_instances, n_features, n_hidden], got {tuple(W.shape)}")
-    return W.detach().float().cpu()
 
 
 def _check_fraction(fraction: float, dead: float) -> None:
@@ -63,7 +51,7 @@ def carries(W: ToyModel | torch.Tensor, fraction: float = FRACTION, dead: float 
     """Boolean [n_instances, n_features, n_hidden]: neuron j carries feature i (w_ij >= fraction * max_i w_ij,
     and max_i w_ij >= dead), with w = W (positive_only) or |W|."""
     _check_fraction(fraction, dead)
-    A = _weights(W)
+    A = as_weights(W)
     A = A.clamp(min=0.0) if positive_only else A.abs()
     top = A.amax(dim=1, keepdim=True)  # [K, 1, m]: each neuron's largest weight
     return (A >= fraction * top) & (top >= dead)
@@ -100,9 +88,9 @@ def normalize_neurons(W1: torch.Tensor, W2: torch.Tensor | None = None) -> tuple
     """Rescale each neuron so its largest |W1| entry is 1, and its W2 column by the inverse (the function is
     unchanged: ReLU(a z) = a ReLU(z) for a > 0).  W1, W2: [n_instances, n_features, n_hidden] (or one
     [n_features, n_hidden]); dead neurons (all zero) are left as they are.  The paper does this before plotting."""
-    A = _weights(W1, "W1")
+    A = as_weights(W1, "W1")
     scale = A.abs().amax(dim=1, keepdim=True).clamp(min=1e-12)  # [K, 1, m]
-    B = None if W2 is None else _weights(W2, "W2")
+    B = None if W2 is None else as_weights(W2, "W2")
     if B is not None and B.shape != A.shape:
         raise ValueError(f"W2 must have the shape of W1 {tuple(A.shape)}, got {tuple(B.shape)}")
     return A / scale, None if B is None else B * scale
@@ -115,7 +103,7 @@ def paired_features(W1: torch.Tensor, W2: torch.Tensor, fraction: float = FRACTI
     Feature i is paired when it has a "positive side" neuron (carries only feature i, W1_ij > 0) and a
     "negative side" neuron (carries only feature i, W1_ij < 0), and both feed output i positively (W2_ij > 0).
     """
-    A, B = _weights(W1, "W1"), _weights(W2, "W2")
+    A, B = as_weights(W1, "W1"), as_weights(W2, "W2")
     if B.shape != A.shape:
         raise ValueError(f"W2 must have the shape of W1 {tuple(A.shape)}, got {tuple(B.shape)}")
     c = carries(A, fraction, dead, positive_only=False)

@@ -41,7 +41,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .metrics import REPRESENTED_THRESHOLD, _unit, _weights
+from .metrics import REPRESENTED_THRESHOLD, as_weights, unit_rows
+from .validate import check_threshold
 from .model import ToyModel
 
 PHASES = ("not learned", "superposition", "dedicated dimension")
@@ -179,12 +180,11 @@ def classify_candidate(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torc
               all three pairs sharing -> TRIANGLE (perp [1,1,1]).
       Anything else (e.g. a dense model's tilted projection) is OTHER.
     """
-    Wt = _weights(W)
+    Wt = as_weights(W)
     n = _check_n_features(Wt.shape[1])
-    if not (isinstance(threshold, (int, float)) and threshold > 0):
-        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
+    check_threshold(threshold)
     rep = Wt.norm(dim=-1) > threshold  # [K, n]
-    U = _unit(Wt)
+    U = unit_rows(Wt)
     shares = (U @ U.transpose(-1, -2) < INTERACTION_THRESHOLD) & rep[:, :, None] & rep[:, None, :]  # [K, n, n]
     out = torch.full((Wt.shape[0],), OTHER, dtype=torch.long)
     for k in range(Wt.shape[0]):
@@ -219,13 +219,12 @@ def classify_phase(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Te
     a represented feature (cosine < INTERACTION_THRESHOLD).  Dedicated: represented, sharing with none.
     Unlike classify_candidate this never answers OTHER: it looks at the extra feature only.
     """
-    Wt = _weights(W)
+    Wt = as_weights(W)
     _check_n_features(Wt.shape[1])
-    if not (isinstance(threshold, (int, float)) and threshold > 0):
-        raise ValueError(f"threshold must be a positive number, got {threshold!r}")
+    check_threshold(threshold)
     norms = Wt.norm(dim=-1)
     rep = norms > threshold
-    U = _unit(Wt)
+    U = unit_rows(Wt)
     cos = (U[:, :-1] @ U[:, -1:].transpose(-1, -2))[..., 0]  # [K, n - 1]: cos(W_j, W_extra)
     shares = ((cos < INTERACTION_THRESHOLD) & rep[:, :-1]).any(-1)
     phase = torch.where(shares, SUPERPOSITION, DEDICATED)

@@ -13,18 +13,27 @@ benchmarks/bench_train.py checks that against the reference loop.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 import math
+import os
 import sys
 import time
 
 import numpy as np
 import torch
 
-from .data import ProbabilityLike, _check_positive_int, as_instance_feature_tensor, sparse_from_uniform
+from .data import ProbabilityLike, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
+from .validate import check_finite, check_float32, check_in_range, check_positive_int, check_seed
+
+__all__ = [
+    "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_BATCHES", "FeatureStream", "TrainResult", "Workspace", "check_data",
+    "check_parameters",
+    "check_memory", "check_recipe", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule", "torch_threads",
+    "train_toy_model",
+]
 
 DEFAULT_STEPS = 3_000
 DEFAULT_LR = 1e-2
@@ -33,16 +42,22 @@ WEIGHT_DECAY = 0.01  # AdamW's default, as in the paper's companion notebook
 BETAS = (0.9, 0.999)
 EPS = 1e-8
 EVAL_BATCHES = 8  # the final loss is measured on EVAL_BATCHES x batch_size fresh samples
+MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
 
 
 @dataclass
 class TrainResult:
-    """What train_toy_model returns.
+    """What train_toy_model (and computation.train_abs_model) return.
 
     loss:        [n_instances] final loss of the kept copy, on a fresh evaluation batch.
     history:     {"step": [n_logged] steps, "loss": [n_logged, n_instances] training loss of the kept copy}.
     seed_losses: [n_seeds, n_instances] final loss of every copy (best-of-k keeps the row minimum).
     best_seed:   [n_instances] which copy was kept.
+    snapshots:   None, or (with snapshot_every=k) the kept copy's parameters during training:
+                 {"step": [n_snap] (0, k, 2k, ..., and the last step), "loss": [n_snap, n_instances] the
+                 training loss at that step, and one entry per parameter, e.g. "W": [n_snap, n_instances,
+                 n_features, n_hidden] and "b": [n_snap, n_instances, n_features]}; the last entry holds the
+                 final weights.
     """
 
     loss: torch.Tensor
@@ -53,25 +68,66 @@ class TrainResult:
     lr: float
     batch_size: int
     seconds: float = field(repr=False)
+    snapshots: dict[str, torch.Tensor] | None = field(default=None, repr=False)
+
+
+def lr_at(t: int, steps: int, lr: float, warmup_fraction: float = WARMUP_FRACTION) -> float:
+    """The learning rate at step t (0-based) of `steps`: linear warmup over the first warmup_fraction
+    of the steps, then cosine decay to 0.  Computed per step, so a long run costs no memory."""
+    warmup = max(1, int(steps * warmup_fraction))
+    if t < warmup:
+        return lr * (t + 1) / warmup
+    progress = (t - warmup) / max(1, steps - warmup)
+    return lr * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def lr_schedule(steps: int, lr: float, warmup_fraction: float = WARMUP_FRACTION) -> list[float]:
-    """Linear warmup over the first warmup_fraction of steps, then cosine decay to 0. Length `steps`."""
-    warmup = max(1, int(steps * warmup_fraction))
-    out = []
-    for t in range(steps):
-        if t < warmup:
-            out.append(lr * (t + 1) / warmup)
-        else:
-            progress = (t - warmup) / max(1, steps - warmup)
-            out.append(lr * 0.5 * (1.0 + math.cos(math.pi * progress)))
-    return out
+    """lr_at for every step, as a list of length `steps` (for plotting; training calls lr_at)."""
+    return [lr_at(t, steps, lr, warmup_fraction) for t in range(steps)]
 
 
 def _seeds(seed: int) -> tuple[int, int, int]:
     """Three independent integer seeds (data, init of extra copies, evaluation) from one user seed."""
     states = np.random.SeedSequence(seed).spawn(3)
     return tuple(int(s.generate_state(1, dtype=np.uint64)[0] >> 1) for s in states)  # type: ignore[return-value]
+
+
+def _available_bytes() -> int | None:
+    """Memory available to this process now (Linux: MemAvailable, capped by a cgroup limit); None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                text = f.read().strip()
+            if text != "max":
+                avail = min(avail, int(text))
+        except (OSError, ValueError):
+            pass
+    return avail
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GB"
+
+
+def check_memory(n_bytes: float, what: str, available: int | None = None) -> None:
+    """Refuse (ValueError) a plan that needs more than MEMORY_FRACTION of the memory available now.
+
+    `what` names the parameters that set the size, e.g. "batch_size=10**9 x 5 features x 10 rows".
+    """
+    available = _available_bytes() if available is None else available
+    if available is not None and n_bytes > MEMORY_FRACTION * available:
+        raise ValueError(
+            f"{what} needs about {_gb(n_bytes)} of memory, but only {_gb(available)} is available: "
+            "lower it (e.g. a smaller batch_size, fewer n_seeds or instances, a larger snapshot_every)"
+        )
 
 
 class Workspace:
@@ -202,20 +258,21 @@ def _progress_bar(progress: bool | None, steps: int):
 
 def check_recipe(
     steps: int | None, lr: float | None, batch_size: int, n_seeds: int, seed: int, threads: int | None,
-) -> tuple[int, float]:
-    """Validate the training recipe's arguments (ValueError naming the bad one); return (steps, lr) with defaults filled in."""
-    steps = DEFAULT_STEPS if steps is None else steps
-    lr = DEFAULT_LR if lr is None else lr
-    _check_positive_int("steps", steps)
-    _check_positive_int("batch_size", batch_size)
-    _check_positive_int("n_seeds", n_seeds)
+) -> tuple[int, float, int, int, int]:
+    """Validate the training recipe's arguments (ValueError naming the bad one).
+
+    Returns (steps, lr, batch_size, n_seeds, seed) as Python numbers, with the defaults filled in.
+    """
+    steps = check_positive_int("steps", DEFAULT_STEPS if steps is None else steps)
+    try:
+        lr = check_in_range("lr", DEFAULT_LR if lr is None else lr, 0.0, math.inf, low_open=True)
+    except ValueError:
+        raise ValueError(f"lr must be a positive finite number, got {lr!r}") from None
+    batch_size = check_positive_int("batch_size", batch_size)
+    n_seeds = check_positive_int("n_seeds", n_seeds)
     if threads is not None:
-        _check_positive_int("threads", threads)
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    if not isinstance(lr, (int, float)) or not math.isfinite(lr) or lr <= 0:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}")
-    return steps, lr
+        check_positive_int("threads", threads)
+    return steps, lr, batch_size, n_seeds, check_seed(seed)
 
 
 def check_data(
@@ -231,6 +288,18 @@ def check_data(
     return p, imp
 
 
+def check_parameters(model: torch.nn.Module, names: Sequence[str]) -> None:
+    """The model's parameters are float32, on one device and finite (a NaN model is not a diverged run)."""
+    device = getattr(model, names[0]).device
+    for name in names:
+        t = getattr(model, name)
+        check_float32(f"model.{name}", t.detach(), device)
+        try:
+            check_finite(f"model.{name}", t.detach())
+        except ValueError as err:
+            raise ValueError(f"{err}, before any training: re-create the model (or load finite weights)") from None
+
+
 @contextmanager
 def torch_threads(threads: int | None, device: torch.device) -> Iterator[None]:
     """Run the block with `threads` torch CPU threads (None: leave torch's setting), then restore the caller's."""
@@ -241,6 +310,118 @@ def torch_threads(threads: int | None, device: torch.device) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(previous)
+
+
+LossFn = Callable[[list[torch.Tensor], torch.Tensor, bool, Workspace], tuple[torch.Tensor, list[torch.Tensor] | None]]
+
+
+def fit(
+    model: torch.nn.Module,
+    names: Sequence[str],
+    params: list[torch.Tensor],
+    loss_fn: LossFn,
+    stream: Callable[[int], Callable[[], torch.Tensor]],
+    *,
+    n_seeds: int,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    seed: int,
+    progress: bool | None,
+    snapshot_every: int | None = None,
+    work_floats: int = 0,
+) -> TrainResult:
+    """THE training loop, for every model of the library: AdamW on `params`, best-of-k, in place.
+
+    model, names: the module and the names of its parameters (e.g. ["W", "b"]), each [n_instances, ...].
+    params: the same parameters for all copies, seed-major ([n_seeds * n_instances, ...]; row j * n_instances + k
+        is copy j of instance k); trained in place.
+    loss_fn(params, x, need_grads, workspace) -> (loss [rows], gradients like params or None).
+    stream(seed) -> next(): a function returning the next training batch (in loss_fn's layout).
+    work_floats: floats of step buffers per (row, sample), for the memory estimate.
+
+    Divergence (a non-finite loss at a logged step, or non-finite final weights or losses) raises
+    FloatingPointError and leaves the model as it was; otherwise, per instance, the copy with the lowest
+    evaluation loss (EVAL_BATCHES fresh batches from the evaluation seed) is written into the model.
+    """
+    n_inst = getattr(model, names[0]).shape[0]
+    rows, dev = params[0].shape[0], params[0].device
+    data_seed, _, eval_seed = _seeds(seed)
+    n_snap = 0 if snapshot_every is None else steps // check_positive_int("snapshot_every", snapshot_every) + 2
+    row_floats = sum(p[0].numel() for p in params)
+    check_memory(4.0 * rows * (batch_size * work_floats + (n_snap + 4) * row_floats),
+                 f"batch_size={batch_size} x {rows} models (n_seeds={n_seeds} x {n_inst} instances)"
+                 + (f" with {n_snap} snapshots" if n_snap else ""))
+    opt = _AdamW(params)
+    next_batch, ws = stream(data_seed), Workspace()
+    log_every = max(1, steps // 200)
+    logged_steps = list(range(0, steps, log_every))
+    history = torch.empty((len(logged_steps), rows), device=dev)
+    snaps: dict[str, list[torch.Tensor]] = {"step": [], "loss": [], **{name: [] for name in names}}
+    bar = _progress_bar(progress, steps)
+    start = time.perf_counter()
+    with torch.no_grad():
+        for t in range(steps):
+            loss, grads = loss_fn(params, next_batch(), True, ws)
+            if t % log_every == 0:
+                history[t // log_every] = loss
+                _check_diverged(loss, f"at step {t}", lr)
+            if n_snap and t % snapshot_every == 0:  # type: ignore[operator]
+                _snapshot(snaps, names, params, t, loss)
+            opt.step(grads, lr_at(t, steps, lr))  # type: ignore[arg-type]
+            if bar is not None and (t + 1) % 50 == 0:
+                bar.update(50)
+        if bar is not None:
+            bar.close()
+        eval_batch, eval_ws = stream(eval_seed), Workspace()
+        final = sum(loss_fn(params, eval_batch(), False, eval_ws)[0] for _ in range(EVAL_BATCHES)) / EVAL_BATCHES
+        _check_diverged(final, "by the end", lr)
+        for name, prm in zip(names, params):
+            if not bool(torch.isfinite(prm).all()):
+                raise FloatingPointError(f"training diverged: the trained {name} holds NaN or inf (lr={lr}); "
+                                         "the model is unchanged; try a smaller lr")
+        if n_snap:
+            _snapshot(snaps, names, params, steps, final)
+
+    seed_losses = final.view(n_seeds, n_inst)
+    best = seed_losses.argmin(0)
+    kept = best * n_inst + torch.arange(n_inst, device=dev)
+    with torch.no_grad():
+        for name, prm in zip(names, params):
+            getattr(model, name).copy_(prm[kept])
+    snapshots = None
+    if n_snap:
+        snapshots = {"step": torch.tensor(snaps["step"])}
+        for key in ["loss", *names]:
+            snapshots[key] = torch.stack(snaps[key])[:, kept.cpu()]
+    return TrainResult(
+        loss=seed_losses[best, torch.arange(n_inst, device=dev)].cpu(),
+        history={"step": torch.tensor(logged_steps), "loss": history[:, kept].cpu()},
+        seed_losses=seed_losses.cpu(),
+        best_seed=best.cpu(),
+        steps=steps,
+        lr=lr,
+        batch_size=batch_size,
+        seconds=time.perf_counter() - start,
+        snapshots=snapshots,
+    )
+
+
+def _check_diverged(loss: torch.Tensor, when: str, lr: float) -> None:
+    bad = ~torch.isfinite(loss)
+    if bool(bad.any()):
+        raise FloatingPointError(
+            f"training diverged {when}: the loss of {int(bad.sum())} of {loss.numel()} models is NaN or inf "
+            f"(lr={lr}); the model is unchanged; try a smaller lr"
+        )
+
+
+def _snapshot(snaps: dict[str, list[torch.Tensor]], names: Sequence[str], params: list[torch.Tensor], t: int,
+              loss: torch.Tensor) -> None:
+    snaps["step"].append(t)  # type: ignore[arg-type]
+    snaps["loss"].append(loss.detach().cpu().clone())
+    for name, prm in zip(names, params):
+        snaps[name].append(prm.detach().cpu().clone())
 
 
 def train_toy_model(
@@ -256,6 +437,7 @@ def train_toy_model(
     progress: bool | None = None,
     active_hidden: Sequence[int] | torch.Tensor | None = None,
     threads: int | None = 1,
+    snapshot_every: int | None = None,
 ) -> TrainResult:
     """Train every instance of `model` in place on sparse features; return a TrainResult.
 
@@ -275,110 +457,69 @@ def train_toy_model(
         One is the default: these models are too small to gain from more, one thread makes
         runs bit-reproducible, and it avoids the oversubscription that makes torch's default
         (one thread per core it sees) 100x slower on a busy machine or a 1-CPU Binder container.
+    snapshot_every: record the kept copy's W and b every this many steps (TrainResult.snapshots);
+        None (the default) records nothing.
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
-    steps, lr = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
-    n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
+    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
+    check_parameters(model, ["W", "b"])
+    n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
     p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
-    data_seed, init_seed, eval_seed = _seeds(seed)
+    init_seed = _seeds(seed)[1]
     mask, m_active = None, None
     if active_hidden is not None:
         m_active = torch.as_tensor(active_hidden, device=dev).flatten()
-        in_range = bool(((m_active >= 1) & (m_active <= model.n_hidden)).all())
+        in_range = bool(((m_active >= 1) & (m_active <= n_hid)).all())
         if m_active.shape != (n_inst,) or m_active.dtype.is_floating_point or not in_range:
             raise ValueError(
-                f"active_hidden must hold {n_inst} integers in 1..n_hidden={model.n_hidden}, got {active_hidden!r}"
+                f"active_hidden must hold {n_inst} integers in 1..n_hidden={n_hid}, got {active_hidden!r}"
             )
-        mask = (torch.arange(model.n_hidden, device=dev) < m_active[:, None])[:, None, :].float()  # [K, 1, m]
+        mask = (torch.arange(n_hid, device=dev) < m_active[:, None])[:, None, :].float()  # [K, 1, m]
 
     # All copies of all instances, seed-major: row j * n_inst + k is copy j of instance k.
     with torch.no_grad():
         W = model.W.detach().clone()
         if n_seeds > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
-            extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, model.n_hidden, g, dev)
+            extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, n_hid, g, dev)
             if mask is not None:  # the init scale of the narrower width: std 1 / sqrt(n m_k)
-                extra *= ((model.n_hidden / m_active) ** 0.5).repeat(n_seeds - 1)[:, None, None]
+                extra *= ((n_hid / m_active) ** 0.5).repeat(n_seeds - 1)[:, None, None]
             W = torch.cat([W, extra])
         if mask is not None:
             W *= mask.repeat(n_seeds, 1, 1)
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
 
+    def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_grads: bool, ws: Workspace):
+        loss, dW, db = loss_and_grads(P[0], P[1], x, imp_arg, model.kind, need_grads=need_grads, ws=ws)
+        return loss, (None if dW is None else [dW, db])
+
     with torch_threads(threads, dev):
-        return _train(model, W, b, p, imp_arg, steps, lr, batch_size, n_seeds, progress, data_seed, eval_seed)
-
-
-def _train(
-    model: ToyModel, W: torch.Tensor, b: torch.Tensor, p: torch.Tensor, imp_arg: torch.Tensor | None,
-    steps: int, lr: float, batch_size: int, n_seeds: int, progress: bool | None, data_seed: int, eval_seed: int,
-) -> TrainResult:
-    """The loop behind train_toy_model, on validated inputs; W, b hold all copies (seed-major)."""
-    n_inst, dev = model.n_instances, model.device
-    schedule = lr_schedule(steps, lr)
-    opt = _AdamW([W, b])
-    data, ws = FeatureStream(p, batch_size, n_seeds, data_seed), Workspace()
-    log_every = max(1, steps // 200)
-    logged_steps = list(range(0, steps, log_every))
-    history = torch.empty((len(logged_steps), n_seeds * n_inst), device=dev)
-    bar = _progress_bar(progress, steps)
-    start = time.perf_counter()
-    with torch.no_grad():
-        for t in range(steps):
-            loss, dW, db = loss_and_grads(W, b, data.next(), imp_arg, model.kind, ws=ws)
-            if t % log_every == 0:
-                history[t // log_every] = loss
-                if not torch.isfinite(loss).all():
-                    raise FloatingPointError(f"training diverged at step {t} (lr={lr}); try a smaller lr")
-            opt.step([dW, db], schedule[t])
-            if bar is not None and (t + 1) % 50 == 0:
-                bar.update(50)
-        if bar is not None:
-            bar.close()
-        final = _evaluate(W, b, p, imp_arg, model.kind, batch_size, eval_seed)
-
-    seed_losses = final.view(n_seeds, n_inst)
-    best = seed_losses.argmin(0)
-    rows = best * n_inst + torch.arange(n_inst, device=dev)
-    with torch.no_grad():
-        model.W.copy_(W[rows])
-        model.b.copy_(b[rows])
-    return TrainResult(
-        loss=seed_losses[best, torch.arange(n_inst, device=dev)].cpu(),
-        history={"step": torch.tensor(logged_steps), "loss": history[:, rows].cpu()},
-        seed_losses=seed_losses.cpu(),
-        best_seed=best.cpu(),
-        steps=steps,
-        lr=lr,
-        batch_size=batch_size,
-        seconds=time.perf_counter() - start,
-    )
-
-
-def _evaluate(
-    W: torch.Tensor, b: torch.Tensor, p: torch.Tensor, importance: torch.Tensor | None, kind: str,
-    batch_size: int, seed: int,
-) -> torch.Tensor:
-    """Mean loss per row of W over EVAL_BATCHES fresh batches drawn from `seed`: [K].
-
-    p: [n_instances, n_features], K a multiple of n_instances (the copies of best-of-k). Every
-    copy of an instance is scored on the same samples, and those samples do not depend on the
-    number of copies, so evaluate_loss on the trained model reproduces TrainResult.loss.
-    """
-    data, ws = FeatureStream(p, batch_size, W.shape[0] // p.shape[0], seed), Workspace()
-    total = torch.zeros(W.shape[0], device=W.device)
-    for _ in range(EVAL_BATCHES):
-        total += loss_and_grads(W, b, data.next(), importance, kind, need_grads=False, ws=ws)[0]
-    return total / EVAL_BATCHES
+        return fit(model, ["W", "b"], [W, b], loss_fn, lambda s: FeatureStream(p, batch_size, n_seeds, s).next,
+                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                   snapshot_every=snapshot_every, work_floats=6 * n_feat + 4 * n_hid)
 
 
 def evaluate_loss(
     model: ToyModel, feature_probability: ProbabilityLike, importance: ProbabilityLike = 1.0,
     *, batch_size: int = 1024, seed: int = 0,
 ) -> torch.Tensor:
-    """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
+    """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training).
+
+    The same samples as train_toy_model's final evaluation with the same seed, so evaluate_loss on a
+    trained model reproduces TrainResult.loss.
+    """
+    if not isinstance(model, ToyModel):
+        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
+    check_parameters(model, ["W", "b"])
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
+    check_memory(4.0 * n_inst * batch_size * (6 * n_feat + 4 * model.n_hidden), f"batch_size={batch_size}")
+    data, ws = FeatureStream(p, batch_size, 1, _seeds(seed)[2]), Workspace()
     with torch.no_grad():
-        return _evaluate(model.W, model.b, p, imp, model.kind, batch_size, _seeds(seed)[2]).cpu()
+        total = torch.zeros(n_inst, device=dev)
+        for _ in range(EVAL_BATCHES):
+            total += loss_and_grads(model.W, model.b, data.next(), imp, model.kind, need_grads=False, ws=ws)[0]
+    return (total / EVAL_BATCHES).cpu()

@@ -1,0 +1,352 @@
+"""Bad input never corrupts, escapes or hides a NaN (issue: "the suite passes on any machine ...").
+
+Each test names the defect it guards against; each failed before its fix.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+import toymodel.train as train_module
+from toymodel import ToyModel, evaluate_loss, feature_norms, n_represented, train_toy_model
+from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
+from toymodel.computation import AbsValueModel, evaluate_abs_loss, train_abs_model
+from toymodel.data import density_sweep, generate_sparse_features, geometric_importance
+from toymodel.experiments import basic_superposition, feature_geometry_densities, load_feature_geometry
+from toymodel.metrics import dimensions_per_feature, embedding_angles, superposition
+from toymodel.phase import classify_candidate, classify_phase
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+# ----------------------------------------------------------------------------- the CLI's output folder
+
+def test_cli_never_writes_through_a_dangling_symlink(tmp_path: Path):
+    out, elsewhere = tmp_path / "out", tmp_path / "elsewhere"
+    out.mkdir()
+    elsewhere.mkdir()
+    (out / "summary.txt").symlink_to(elsewhere / "file")
+    with pytest.raises(SystemExit, match="symbolic links named summary.txt"):
+        main(["--quick", "--out", str(out)])
+    assert not (elsewhere / "file").exists()
+    with pytest.raises(SystemExit, match="symbolic links"):  # not even with --force
+        OutputFolder(out, force=True).check(["summary.txt"])
+
+
+def test_cli_never_writes_through_a_symlinked_manifest(tmp_path: Path):
+    (tmp_path / MANIFEST).symlink_to(tmp_path / "outside")
+    with pytest.raises(SystemExit, match="symbolic links named .toymodel-files"):
+        OutputFolder(tmp_path, force=True).check(["summary.txt"])
+    assert not (tmp_path / "outside").exists()
+
+
+def test_cli_writes_atomically_and_keeps_the_manifest_consistent(tmp_path: Path, monkeypatch):
+    _save(tmp_path, "first", "a.txt")
+    cli = sys.modules["toymodel.__main__"]
+    real = cli._atomic_write
+
+    def interrupted_before_the_rename(target, data):
+        if target.name == "a.txt":  # the manifest has been written; Ctrl-C arrives now
+            raise KeyboardInterrupt
+        real(target, data)
+
+    monkeypatch.setattr(cli, "_atomic_write", interrupted_before_the_rename)
+    with pytest.raises(KeyboardInterrupt):
+        _save(tmp_path, "second", "a.txt")
+    monkeypatch.undo()
+    assert (tmp_path / "a.txt").read_text() == "first"  # whole: the old content
+    _save(tmp_path, "second", "a.txt")  # the rerun still knows the file as its own: no SystemExit
+    assert (tmp_path / "a.txt").read_text() == "second"
+    assert (tmp_path / MANIFEST).read_text().count("a.txt") == 1  # only the new hash is left
+
+
+def _save(path: Path, text: str, name: str) -> None:
+    out = OutputFolder(path, force=False)
+    out.check([name])
+    out.save_text(text, name)
+
+
+def test_cli_killed_while_saving_leaves_no_truncated_file(tmp_path: Path):
+    """A real SIGINT during a real run: every PNG present is whole, and the rerun accepts them all."""
+    code = ("import sys; from toymodel.__main__ import main; sys.exit(main(['--quick', '--out', sys.argv[1]]))")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stderr=subprocess.PIPE, text=True)
+    for line in proc.stderr:  # interrupt as soon as the first experiment has saved its figures
+        if "experiment 1/4 done" in line:
+            proc.send_signal(signal.SIGINT)
+            break
+    proc.wait(timeout=120)
+    pngs = [p for p in tmp_path.iterdir() if p.suffix == ".png"]
+    assert pngs, "the first experiment should have written its figures"
+    for p in pngs:
+        assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.read_bytes()[-8:-4] == b"IEND", p.name
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    OutputFolder(tmp_path, force=False).check(FIGURES + ["summary.txt"])  # all ours: no SystemExit
+
+
+def test_cli_refuses_a_file_the_user_edited_after_the_tool_wrote_it(tmp_path: Path):
+    _save(tmp_path, "the tool's summary", "summary.txt")
+    (tmp_path / "summary.txt").write_text("my edits")
+    with pytest.raises(SystemExit, match="did not write.*changed since"):
+        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+
+
+def test_cli_does_not_believe_a_forged_manifest(tmp_path: Path):
+    (tmp_path / "summary.txt").write_text("my notes")
+    (tmp_path / MANIFEST).write_text("summary.txt\n")  # the old name-only format, or a user's own file
+    with pytest.raises(SystemExit, match="not written by this version"):
+        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+    # a manifest in the right format that lists the name with another content's hash is no better
+    (tmp_path / MANIFEST).write_text(sys.modules["toymodel.__main__"].MANIFEST_HEADER + "\n" + "0" * 64
+                                     + "  summary.txt\n")
+    with pytest.raises(SystemExit, match="summary.txt, which python -m toymodel did not write"):
+        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+    assert (tmp_path / "summary.txt").read_text() == "my notes"
+
+
+@pytest.mark.parametrize("make_out, match", [
+    (lambda tmp: tmp / "afile" / "sub", "cannot write to --out .*afile/sub"),
+    (lambda tmp: Path("/proc/toymodel-x"), "cannot write to --out /proc/toymodel-x"),
+    (lambda tmp: tmp / "afile", "exists and is not a folder"),
+])
+def test_cli_checks_the_destination_before_any_work(tmp_path: Path, make_out, match):
+    (tmp_path / "afile").write_text("a file")
+    proc = subprocess.run([sys.executable, "-m", "toymodel", "--quick", "--out", str(make_out(tmp_path))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "Traceback" not in proc.stderr and "experiment 1/4" not in proc.stderr  # one clear line, no training
+    assert __import__("re").search(match, proc.stderr), proc.stderr
+
+
+def test_cli_main_in_process_restores_torch_threads(tmp_path: Path, monkeypatch):
+    torch.set_num_threads(2)
+    try:
+        calls = []
+        monkeypatch.setattr(sys.modules["toymodel.__main__"], "experiment_1", lambda out, opts: calls.append(
+            torch.get_num_threads()) or "")
+        for name in ("experiment_2", "experiment_3", "experiment_4"):
+            monkeypatch.setattr(sys.modules["toymodel.__main__"], name, lambda out, opts: "")
+        assert main(["--out", str(tmp_path)]) == 0
+        assert calls == [1]  # the experiments ran on one thread ...
+        assert torch.get_num_threads() == 2  # ... and the caller's setting is back
+    finally:
+        torch.set_num_threads(1)
+
+
+# ------------------------------------------------------------------------------------------ silent NaN
+
+def test_train_abs_model_divergence_raises_and_leaves_the_model_unchanged():
+    model = AbsValueModel(4, 3, n_instances=2)
+    before = [t.detach().clone() for t in (model.W1, model.W2, model.b)]
+    with pytest.raises(FloatingPointError, match="diverged.*NaN or inf.*lr=10000.*unchanged"):
+        train_abs_model(model, 0.5, lr=1e4, steps=50)
+    for old, new in zip(before, (model.W1, model.W2, model.b)):
+        assert torch.equal(old, new)
+
+
+def test_train_toy_model_divergence_raises_and_leaves_the_model_unchanged():
+    model = ToyModel(5, 2, n_instances=2)
+    before = model.W.detach().clone()
+    with pytest.raises(FloatingPointError, match="diverged"):
+        train_toy_model(model, 0.5, lr=1e6, steps=30)
+    assert torch.equal(before, model.W)
+
+
+def test_a_model_that_already_holds_nan_is_not_called_a_diverged_run():
+    model = ToyModel(5, 2)
+    with torch.no_grad():
+        model.W[0, 1, 0] = float("nan")
+    for call in (lambda: train_toy_model(model, 0.1, steps=5), lambda: evaluate_loss(model, 0.1)):
+        with pytest.raises(ValueError, match=r"model.W holds non-finite values \(1 NaN.*before any training"):
+            call()
+    abs_model = AbsValueModel(3, 2)
+    with torch.no_grad():
+        abs_model.b[0, 0] = float("inf")
+    with pytest.raises(ValueError, match=r"model.b holds non-finite values \(0 NaN, 1 inf"):
+        evaluate_abs_loss(abs_model, 0.1)
+
+
+@pytest.mark.parametrize("measure", [feature_norms, n_represented, superposition, dimensions_per_feature,
+                                     embedding_angles, classify_phase, classify_candidate])
+def test_metrics_refuse_a_weight_matrix_holding_nan(measure):
+    W = torch.randn(3, 2, 2 if measure is not embedding_angles else 2)
+    W[1, 0, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"W holds non-finite values \(1 NaN"):
+        measure(W)
+
+
+def test_load_feature_geometry_refuses_nan_weights(tmp_path: Path):
+    run = load_feature_geometry()
+    bad = tmp_path / "nan.npz"
+    with np.load(train_module.__file__.replace("train.py", "results/feature_geometry.npz")) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["W"] = arrays["W"].copy()
+    arrays["W"][0, 0, 0] = np.nan
+    np.savez(bad, **arrays)
+    with pytest.raises(ValueError, match="W holds non-finite values.*make_feature_geometry.py"):
+        load_feature_geometry(bad)
+    assert torch.isfinite(run.W).all()
+
+
+@pytest.mark.parametrize("damage, match", [
+    (lambda data: data[: len(data) // 2], "corrupt or truncated"),
+    (lambda data: b"not a zip file at all", "corrupt or truncated"),
+    (None, "lacks the entries W, copy_losses, index"),
+])
+def test_load_feature_geometry_names_a_corrupt_file_and_how_to_remake_it(tmp_path: Path, damage, match):
+    path = tmp_path / "feature_geometry.npz"
+    if damage is None:
+        np.savez(path, densities=np.ones(2))
+    else:
+        good = Path(train_module.__file__).parent / "results" / "feature_geometry.npz"
+        path.write_bytes(damage(good.read_bytes()))
+    with pytest.raises(ValueError, match=f"{path}.*{match}.*make_feature_geometry.py"):
+        load_feature_geometry(path)
+
+
+# ------------------------------------------------------------------------------------------------ sizes
+
+def test_a_batch_too_large_for_memory_is_refused_before_allocating():
+    with pytest.raises(ValueError, match=r"batch_size=1000000000 x 1 models .* needs about .* GB of memory"):
+        train_toy_model(ToyModel(5, 2), 0.1, batch_size=10**9, steps=1)
+    with pytest.raises(ValueError, match=r"batch_size=1000000000 needs about"):
+        evaluate_loss(ToyModel(5, 2), 0.1, batch_size=10**9)
+
+
+def test_too_many_snapshots_are_refused():
+    with pytest.raises(ValueError, match="snapshots needs about"):
+        train_toy_model(ToyModel(400, 30, n_instances=8), 0.1, steps=10**8, snapshot_every=1)
+
+
+def test_the_learning_rate_schedule_is_computed_per_step(monkeypatch):
+    monkeypatch.setattr(train_module, "lr_schedule", None)  # training must not build the whole list
+    assert train_module.lr_at(0, 10**9, 1e-2) == pytest.approx(1e-2 / (0.05 * 10**9))
+    assert train_module.lr_at(10**9 - 1, 10**9, 1e-2) == pytest.approx(0.0, abs=1e-12)
+    train_toy_model(ToyModel(5, 2), 0.1, steps=20)
+    assert train_module.lr_at(0, 3000, 1e-2) == pytest.approx(1e-2 / 150)
+
+
+# ------------------------------------------------------------------------------- clear errors, one place
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(seed="a"), "seed must be a non-negative integer below 2\\*\\*63, got 'a'"),
+    (dict(seed=2**70), "seed must be a non-negative integer below 2\\*\\*63"),
+    (dict(seed=True), "seed must be a non-negative integer"),
+    (dict(device="bogus"), "device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got 'bogus'"),
+    (dict(device="meta"), "device must be 'cpu', 'cuda'"),
+    (dict(device=3.5), "device must be a string"),
+])
+def test_model_seed_and_device_errors(kwargs, match):
+    for cls in (ToyModel, AbsValueModel):
+        with pytest.raises(ValueError, match=match):
+            cls(5, 2, **kwargs)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_a_gpu_is_a_clear_error():
+    with pytest.raises(ValueError, match="no CUDA GPU is available here"):
+        ToyModel(5, 2, device="cuda")
+
+
+@pytest.mark.parametrize("x, error, match", [
+    (torch.zeros(4, 1, 5, device="meta"), ValueError, "x is on device meta, the model on cpu"),
+    (torch.zeros(4, 1, 5, dtype=torch.float64), TypeError, "x must be float32.*got torch.float64"),
+    (torch.zeros(4, 1, 5, dtype=torch.int64), TypeError, "x must be float32.*got torch.int64"),
+    (torch.zeros(4, 1, 5, dtype=torch.float16), TypeError, "x must be float32.*got torch.float16"),
+    (np.zeros((4, 1, 5), dtype=np.float32), TypeError, "x must be a torch.Tensor, got ndarray"),
+])
+def test_forward_names_a_wrong_device_or_dtype(x, error, match):
+    for model in (ToyModel(5, 2), AbsValueModel(5, 2)):
+        with pytest.raises(error, match=match):
+            model(x)
+
+
+def test_a_float64_model_is_refused_by_training_with_a_hint():
+    model = ToyModel(5, 2).double()
+    with pytest.raises(TypeError, match=r"model.W must be float32 .*got torch.float64.*\.float\(\)"):
+        train_toy_model(model, 0.1, steps=5)
+    with pytest.raises(TypeError, match="call model.float"):
+        model(torch.zeros(2, 1, 5))
+
+
+def test_evaluate_loss_batch_size_zero_is_a_clear_error():
+    for call in (lambda: evaluate_loss(ToyModel(5, 2), 0.1, batch_size=0),
+                 lambda: evaluate_abs_loss(AbsValueModel(5, 2), 0.1, batch_size=0)):
+        with pytest.raises(ValueError, match="batch_size must be a positive integer"):
+            call()
+
+
+def test_n_densities_zero_is_reported_as_n_densities():
+    with pytest.raises(ValueError, match="n_densities must be a positive integer"):
+        basic_superposition(n_densities=0, steps=1)
+    with pytest.raises(ValueError, match="n_densities must be a positive integer"):
+        feature_geometry_densities(0)
+
+
+@pytest.mark.parametrize("call", [
+    lambda: train_toy_model(ToyModel(5, 2), True, steps=1),
+    lambda: generate_sparse_features(4, 2, [True, 0.5]),
+    lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=True),
+    lambda: train_toy_model(ToyModel(5, 2), 0.1, lr=True),
+    lambda: geometric_importance(5, decay=True),
+    lambda: basic_superposition(densities=[True, 0.5], steps=1),
+])
+def test_bools_are_not_taken_as_numbers(call):
+    with pytest.raises(ValueError):
+        call()
+
+
+def test_numpy_and_torch_scalars_are_numbers():
+    model = ToyModel(5, 2)
+    r1 = train_toy_model(model, 0.1, steps=np.int64(20), lr=np.float32(0.01), batch_size=np.int32(64),
+                         seed=np.uint8(1))
+    r2 = train_toy_model(ToyModel(5, 2), torch.tensor(0.1), steps=torch.tensor(20), lr=torch.tensor(0.01),
+                         batch_size=64, seed=1)
+    assert r1.steps == r2.steps == 20 and isinstance(r1.steps, int)
+    assert torch.allclose(r1.loss, r2.loss)
+    assert torch.allclose(geometric_importance(3, np.float64(0.5)), torch.tensor([1.0, 0.5, 0.25]))
+    assert density_sweep(np.int64(3), np.float32(0.25)).shape == (3,)
+
+
+# ---------------------------------------------------------------------------------------- snapshots
+
+def test_snapshots_record_the_kept_copy_and_end_on_the_final_weights():
+    model = ToyModel(5, 2, n_instances=3)
+    result = train_toy_model(model, [1.0, 0.3, 0.05], steps=100, snapshot_every=25, n_seeds=2)
+    snaps = result.snapshots
+    assert snaps["step"].tolist() == [0, 25, 50, 75, 100]
+    assert snaps["W"].shape == (5, 3, 5, 2) and snaps["b"].shape == (5, 3, 5) and snaps["loss"].shape == (5, 3)
+    assert torch.equal(snaps["W"][-1], model.W.detach())
+    assert torch.allclose(snaps["loss"][-1], result.loss)
+    # the run is the same with or without recording
+    plain = ToyModel(5, 2, n_instances=3)
+    train_toy_model(plain, [1.0, 0.3, 0.05], steps=100, n_seeds=2)
+    assert torch.equal(plain.W, model.W)
+    assert train_toy_model(ToyModel(5, 2), 0.1, steps=10).snapshots is None
+
+
+def test_train_abs_model_returns_the_same_result_type_with_history():
+    result = train_abs_model(AbsValueModel(3, 6), 1.0, steps=40, snapshot_every=20)
+    assert isinstance(result, train_module.TrainResult)
+    assert result.history["loss"].shape == (len(result.history["step"]), 1)
+    assert set(result.snapshots) == {"step", "loss", "W1", "W2", "b"}
+
+
+# ----------------------------------------------------------------------------------------- .ci/run
+
+def test_ci_phase_summary_keeps_the_phase_that_failed(tmp_path: Path):
+    """A red run still shows how long its tests took: the trap closes the phase that was running."""
+    script = (REPO / ".ci" / "run").read_text()
+    start, stop = script.index("declare -a PHASES"), script.index("trap summary EXIT")
+    harness = (script[start:stop] + 'trap summary EXIT\nbegin "tests: failing"\nfalse\nend\n')
+    proc = subprocess.run(["bash", "-c", "set -euo pipefail\n" + harness], capture_output=True, text=True,
+                          env={**os.environ})
+    assert proc.returncode == 1
+    assert "tests: failing" in proc.stdout.split("=== phase timings")[1], proc.stdout

@@ -1,0 +1,144 @@
+"""Argument checks shared by every public entry point: one place, one wording.
+
+Each check returns the value in a canonical form (a Python int or float, a torch.device) or raises a
+ValueError (TypeError for a value of the wrong kind) that names the parameter, the value and what is
+allowed.  Numbers may be Python, numpy or 0-d torch scalars; a bool is never taken as a number.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+import torch
+
+__all__ = [
+    "MAX_SEED", "check_device", "check_finite", "check_float32", "check_in_range", "check_int", "check_number",
+    "check_positive_int", "check_seed", "check_threshold", "holds_bool",
+]
+
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most a signed 64-bit integer
+
+
+def _is_bool(value: object) -> bool:
+    return isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+
+
+def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
+    """An integer (Python, numpy or 0-d integer tensor) in [low, high]; returned as a Python int."""
+    if _is_bool(value) or isinstance(value, float) or (isinstance(value, torch.Tensor) and value.ndim != 0):
+        value_ok = None
+    else:
+        try:
+            value_ok = operator.index(value)  # type: ignore[arg-type]
+        except TypeError:
+            value_ok = None
+    if value_ok is None or (low is not None and value_ok < low) or (high is not None and value_ok > high):
+        allowed = ("an integer" if low is None else f"an integer >= {low}") + ("" if high is None else f" and <= {high}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+    return value_ok
+
+
+def check_positive_int(name: str, value: object) -> int:
+    """An integer >= 1."""
+    try:
+        return check_int(name, value, low=1)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}") from None
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """A seed: an integer in [0, 2**63 - 1] (what torch and numpy generators accept)."""
+    try:
+        return check_int(name, value, low=0, high=MAX_SEED)
+    except ValueError:
+        raise ValueError(f"{name} must be a non-negative integer below 2**63, got {value!r}") from None
+
+
+def check_number(name: str, value: object) -> float:
+    """A real number (Python, numpy or 0-d tensor; not a bool); returned as a Python float (may be NaN/inf)."""
+    if _is_bool(value) or isinstance(value, complex):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    if isinstance(value, torch.Tensor):
+        if value.ndim != 0 or value.is_complex():
+            raise ValueError(f"{name} must be a number (a scalar), got a tensor of shape {tuple(value.shape)}")
+        return float(value.item())
+    if not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number, got {value!r}")
+    return float(value)
+
+
+def check_in_range(
+    name: str, value: object, low: float = -math.inf, high: float = math.inf,
+    low_open: bool = False, high_open: bool = False,
+) -> float:
+    """A finite number in the interval from low to high (open or closed at each end)."""
+    v = check_number(name, value)
+    inside = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not inside:
+        lo, hi = ("(" if low_open else "[") + f"{low:g}", f"{high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{name} must be a finite number in {lo}, {hi}, got {value!r}")
+    return v
+
+
+def check_threshold(value: object, name: str = "threshold") -> float:
+    """A positive finite cut (e.g. on ||W_i||)."""
+    try:
+        return check_in_range(name, value, 0.0, math.inf, low_open=True)
+    except ValueError:
+        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+
+
+def check_device(value: object, name: str = "device") -> torch.device:
+    """A torch device that exists here: 'cpu', or 'cuda'/'cuda:N'/'mps' when available. None means 'cpu'."""
+    if value is None:
+        return torch.device("cpu")
+    if not isinstance(value, (str, torch.device)):
+        raise ValueError(f"{name} must be a string such as 'cpu' or 'cuda', or a torch.device; got {value!r}")
+    try:
+        device = torch.device(value)
+    except (RuntimeError, ValueError):
+        raise ValueError(f"{name} must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {value!r}") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"{name}={value!r}: no CUDA GPU is available here; use device='cpu'")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"{name}={value!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ValueError(f"{name}={value!r}: MPS is not available here; use device='cpu'")
+    elif device.type != "cpu":
+        raise ValueError(f"{name} must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {value!r}")
+    return device
+
+
+def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
+    """The tensor itself if every entry is finite; else a ValueError saying how many are NaN or inf."""
+    finite = torch.isfinite(tensor)
+    if not bool(finite.all()):
+        n_nan = int(torch.isnan(tensor).sum())
+        n_inf = int((~finite).sum()) - n_nan
+        raise ValueError(f"{name} holds non-finite values ({n_nan} NaN, {n_inf} inf of {tensor.numel()} entries)")
+    return tensor
+
+
+def check_float32(name: str, tensor: object, device: torch.device | None = None) -> torch.Tensor:
+    """A float32 tensor (on `device` if given): what the models compute in."""
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
+    if tensor.dtype != torch.float32:
+        raise TypeError(f"{name} must be float32 (the models compute in float32), got {tensor.dtype}; "
+                        f"convert it with .float()")
+    if device is not None and tensor.device != device:
+        raise ValueError(f"{name} is on device {tensor.device}, the model on {device}; move it with .to({str(device)!r})")
+    return tensor
+
+
+def holds_bool(value: object) -> bool:
+    """True for a bool, a bool tensor or array, or a (nested) list/tuple holding a bool: never a number here."""
+    if isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool"):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(holds_bool(v) for v in value)
+    return False
