@@ -28,7 +28,7 @@ from .train import (
     EVAL_BATCHES, FeatureStream, TrainResult, Workspace, _seeds, check_data, check_memory, check_parameters,
     check_recipe, fit, torch_threads,
 )
-from .validate import check_device, check_seed
+from .validate import check_device, check_dtype, check_seed
 
 __all__ = ["AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
@@ -45,6 +45,7 @@ class AbsValueModel(nn.Module):
         n_hidden: m, the neurons.
         n_instances: independent models trained side by side.
         seed: seeds the xavier-normal initialisation of W1 and W2 (None: torch's global RNG).
+        device, dtype: as for ToyModel (float64 makes a chaotic run the same on every CPU).
 
     Attributes (feature-major, like ToyModel.W):
         W1: [n_instances, n_features, n_hidden]  feature i -> neuron j
@@ -55,17 +56,17 @@ class AbsValueModel(nn.Module):
     kind = "abs"
 
     def __init__(self, n_features: int, n_hidden: int, n_instances: int = 1, *, seed: int | None = 0,
-                 device: torch.device | str | None = None) -> None:
+                 device: torch.device | str | None = None, dtype: torch.dtype | str | None = None) -> None:
         super().__init__()
         check_positive_int("n_features", n_features)
         check_positive_int("n_hidden", n_hidden)
         check_positive_int("n_instances", n_instances)
         self.n_features, self.n_hidden, self.n_instances = n_features, n_hidden, n_instances
-        device = check_device(device)
+        device, dtype = check_device(device), check_dtype(dtype)
         g = torch.Generator(device=device).manual_seed(check_seed(seed)) if seed is not None else None
-        self.W1 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device))
-        self.W2 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device))
-        self.b = nn.Parameter(torch.zeros((n_instances, n_features), device=device))
+        self.W1 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device).to(dtype))
+        self.W2 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device).to(dtype))
+        self.b = nn.Parameter(torch.zeros((n_instances, n_features), device=device, dtype=dtype))
 
     @property
     def device(self) -> torch.device:
@@ -138,11 +139,12 @@ def abs_loss_and_grads(
     return loss, dW1, dW2, db
 
 
-def _stream(p: torch.Tensor, batch_size: int, copies: int) -> Callable[[int], Callable[[], torch.Tensor]]:
+def _stream(p: torch.Tensor, batch_size: int, copies: int,
+            dtype: torch.dtype) -> Callable[[int], Callable[[], torch.Tensor]]:
     """seed -> next(): batches of signed features in the training layout [copies * K, n, batch_size]."""
     def make(seed: int) -> Callable[[], torch.Tensor]:
-        data = FeatureStream(p, batch_size, copies, seed)
-        x = torch.empty((copies * p.shape[0], p.shape[1], batch_size), device=p.device)
+        data = FeatureStream(p, batch_size, copies, seed, dtype)
+        x = torch.empty((copies * p.shape[0], p.shape[1], batch_size), device=p.device, dtype=dtype)
         return lambda: _signed(data.next(), x)
     return make
 
@@ -179,19 +181,20 @@ def train_abs_model(
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, NAMES)
-    K, n, m, dev = model.n_instances, model.n_features, model.n_hidden, model.device
+    K, n, m, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W1.dtype
     p, imp = check_data(feature_probability, importance, K, n, dev)
+    imp = imp.to(dtype)
     init_seed = _seeds(seed)[1]
     with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
         if n_seeds > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
-            W1 = torch.cat([W1, xavier_normal((n_seeds - 1) * K, n, m, g, dev)])
-            W2 = torch.cat([W2, xavier_normal((n_seeds - 1) * K, n, m, g, dev)])
+            W1 = torch.cat([W1, xavier_normal((n_seeds - 1) * K, n, m, g, dev).to(dtype)])
+            W2 = torch.cat([W2, xavier_normal((n_seeds - 1) * K, n, m, g, dev).to(dtype)])
         b = model.b.detach().repeat(n_seeds, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
     with torch_threads(threads, dev):
-        return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, batch_size, n_seeds),
+        return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, batch_size, n_seeds, dtype),
                    n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
                    snapshot_every=snapshot_every, work_floats=8 * n + 4 * m)
 
@@ -206,7 +209,8 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     K, n, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(feature_probability, importance, K, n, dev)
     check_memory(4.0 * K * batch_size * (8 * n + 4 * model.n_hidden), f"batch_size={batch_size}")
-    next_batch, ws, loss_fn = _stream(p, batch_size, 1)(_seeds(seed)[2]), Workspace(), _loss_fn(imp)
+    dtype = model.W1.dtype
+    next_batch, ws, loss_fn = _stream(p, batch_size, 1, dtype)(_seeds(seed)[2]), Workspace(), _loss_fn(imp.to(dtype))
     params = [model.W1.detach(), model.W2.detach(), model.b.detach()]
     with torch.no_grad():
         total = sum(loss_fn(params, next_batch(), False, ws)[0] for _ in range(EVAL_BATCHES))
@@ -228,13 +232,13 @@ def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *,
     check_positive_int("batch_size", batch_size)
     K, n = model.n_instances, model.n_features
     p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0)
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     err, s1, s2 = torch.zeros(K, n), torch.zeros(K, n), torch.zeros(K, n)
     with torch.no_grad():
         for start in range(0, batch_size, 1024):
             x = signed_features(min(1024, batch_size - start), n, p, K, generator=g)
             a = x.abs()
-            err += ((model(x.to(model.device)).cpu() - a) ** 2).sum(0)
+            err += ((model(x.to(model.device, model.W1.dtype)).float().cpu() - a) ** 2).sum(0)
             s1 += a.sum(0)
             s2 += (a**2).sum(0)
     var = s2 / batch_size - (s1 / batch_size) ** 2

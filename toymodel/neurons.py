@@ -31,6 +31,7 @@ import torch
 from .data import generate_sparse_features
 from .metrics import as_weights
 from .model import ToyModel
+from .validate import check_positive_int, check_seed
 
 FRACTION = 0.5  # a feature counts for a neuron when w_ij >= FRACTION * (the neuron's largest w_ij)
 DEAD = 0.1  # a neuron whose largest |W_ij| is below this carries nothing
@@ -116,9 +117,8 @@ def paired_features(W1: torch.Tensor, W2: torch.Tensor, fraction: float = FRACTI
 
 def random_rotation(n_hidden: int, seed: int = 0) -> torch.Tensor:
     """A random orthogonal matrix O [n_hidden, n_hidden] (QR of a Gaussian matrix, signs fixed; det = +1)."""
-    if isinstance(n_hidden, bool) or not isinstance(n_hidden, int) or n_hidden < 1:
-        raise ValueError(f"n_hidden must be a positive integer (>= 1), got {n_hidden!r}")
-    g = torch.Generator().manual_seed(seed)
+    n_hidden = check_positive_int("n_hidden", n_hidden)
+    g = torch.Generator().manual_seed(check_seed(seed))
     Q, R = torch.linalg.qr(torch.randn(n_hidden, n_hidden, generator=g, dtype=torch.float64))
     Q = Q * torch.sign(torch.diagonal(R))[None, :]
     if torch.det(Q) < 0:
@@ -159,8 +159,8 @@ def relu_active_fraction(model: ToyModel, feature_probability: float, batch_size
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator().manual_seed(check_seed(seed))
     x = generate_sparse_features(batch_size, model.n_features, feature_probability, model.n_instances, generator=g)
     with torch.no_grad():
-        pre = torch.einsum("bkn,knm->bkm", x.to(model.device), model.W)
+        pre = torch.einsum("bkn,knm->bkm", x.to(model.device, model.W.dtype), model.W)
     return ((pre < 0).sum((0, 2)) / (pre != 0).sum((0, 2)).clamp(min=1)).cpu()

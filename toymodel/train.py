@@ -26,7 +26,7 @@ import torch
 
 from .data import ProbabilityLike, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
-from .validate import check_finite, check_float32, check_in_range, check_positive_int, check_seed
+from .validate import check_finite, check_float_tensor, check_in_range, check_positive_int, check_seed
 
 __all__ = [
     "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_BATCHES", "FeatureStream", "TrainResult", "Workspace", "check_data",
@@ -200,8 +200,10 @@ class FeatureStream:
     on a CPU is most of the cost of a step.  On the CPU u comes from numpy's PCG64.
     """
 
-    def __init__(self, p: torch.Tensor, batch_size: int, copies: int, seed: int) -> None:
-        self.neg_inv_p = (-1.0 / p.clamp(min=1e-30)).repeat(copies, 1)[:, :, None]  # [copies * K, n, 1]
+    def __init__(self, p: torch.Tensor, batch_size: int, copies: int, seed: int,
+                 dtype: torch.dtype = torch.float32) -> None:
+        # [copies * K, n, 1]; the uniforms are float32 (exact in float64 too), the batch has the model's dtype
+        self.neg_inv_p = (-1.0 / p.to(dtype).clamp(min=1e-30)).repeat(copies, 1)[:, :, None]
         self.shape = (1, p.shape[1], batch_size)
         self.out: torch.Tensor | None = None  # the batch buffer, refilled by every next()
         if p.device.type == "cpu":
@@ -219,7 +221,8 @@ class FeatureStream:
         else:
             u = torch.rand(self.shape, generator=self.gen, device=self.neg_inv_p.device)
         if self.out is None:
-            self.out = torch.empty((self.neg_inv_p.shape[0], *self.shape[1:]), device=u.device)
+            self.out = torch.empty((self.neg_inv_p.shape[0], *self.shape[1:]), device=u.device,
+                                   dtype=self.neg_inv_p.dtype)
         return sparse_from_uniform(u, self.neg_inv_p, out=self.out)
 
 
@@ -289,11 +292,13 @@ def check_data(
 
 
 def check_parameters(model: torch.nn.Module, names: Sequence[str]) -> None:
-    """The model's parameters are float32, on one device and finite (a NaN model is not a diverged run)."""
-    device = getattr(model, names[0]).device
+    """The model's parameters are float32 or float64 (all the same), on one device, and finite (a NaN model
+    is not a diverged run)."""
+    first = getattr(model, names[0])
+    check_float_tensor(f"model.{names[0]}", first.detach())
     for name in names:
         t = getattr(model, name)
-        check_float32(f"model.{name}", t.detach(), device)
+        check_float_tensor(f"model.{name}", t.detach(), first.dtype, first.device)
         try:
             check_finite(f"model.{name}", t.detach())
         except ValueError as err:
@@ -356,7 +361,7 @@ def fit(
     next_batch, ws = stream(data_seed), Workspace()
     log_every = max(1, steps // 200)
     logged_steps = list(range(0, steps, log_every))
-    history = torch.empty((len(logged_steps), rows), device=dev)
+    history = torch.empty((len(logged_steps), rows), device=dev, dtype=params[0].dtype)
     snaps: dict[str, list[torch.Tensor]] = {"step": [], "loss": [], **{name: [] for name in names}}
     bar = _progress_bar(progress, steps)
     start = time.perf_counter()
@@ -464,8 +469,9 @@ def train_toy_model(
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, ["W", "b"])
-    n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
+    n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
     p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
+    imp = imp.to(dtype)
     init_seed = _seeds(seed)[1]
     mask, m_active = None, None
     if active_hidden is not None:
@@ -475,14 +481,14 @@ def train_toy_model(
             raise ValueError(
                 f"active_hidden must hold {n_inst} integers in 1..n_hidden={n_hid}, got {active_hidden!r}"
             )
-        mask = (torch.arange(n_hid, device=dev) < m_active[:, None])[:, None, :].float()  # [K, 1, m]
+        mask = (torch.arange(n_hid, device=dev) < m_active[:, None])[:, None, :].to(dtype)  # [K, 1, m]
 
     # All copies of all instances, seed-major: row j * n_inst + k is copy j of instance k.
     with torch.no_grad():
         W = model.W.detach().clone()
         if n_seeds > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
-            extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, n_hid, g, dev)
+            extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, n_hid, g, dev).to(dtype)
             if mask is not None:  # the init scale of the narrower width: std 1 / sqrt(n m_k)
                 extra *= ((n_hid / m_active) ** 0.5).repeat(n_seeds - 1)[:, None, None]
             W = torch.cat([W, extra])
@@ -496,7 +502,7 @@ def train_toy_model(
         return loss, (None if dW is None else [dW, db])
 
     with torch_threads(threads, dev):
-        return fit(model, ["W", "b"], [W, b], loss_fn, lambda s: FeatureStream(p, batch_size, n_seeds, s).next,
+        return fit(model, ["W", "b"], [W, b], loss_fn, lambda s: FeatureStream(p, batch_size, n_seeds, s, dtype).next,
                    n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
                    snapshot_every=snapshot_every, work_floats=6 * n_feat + 4 * n_hid)
 
@@ -517,7 +523,8 @@ def evaluate_loss(
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
     check_memory(4.0 * n_inst * batch_size * (6 * n_feat + 4 * model.n_hidden), f"batch_size={batch_size}")
-    data, ws = FeatureStream(p, batch_size, 1, _seeds(seed)[2]), Workspace()
+    data, ws = FeatureStream(p, batch_size, 1, _seeds(seed)[2], model.W.dtype), Workspace()
+    imp = imp.to(model.W.dtype)
     with torch.no_grad():
         total = torch.zeros(n_inst, device=dev)
         for _ in range(EVAL_BATCHES):

@@ -14,7 +14,7 @@ import operator
 import torch
 
 __all__ = [
-    "MAX_SEED", "check_device", "check_finite", "check_float32", "check_in_range", "check_int", "check_number",
+    "DTYPES", "MAX_SEED", "check_device", "check_dtype", "check_finite", "check_float_tensor", "check_in_range", "check_int", "check_number",
     "check_positive_int", "check_seed", "check_threshold", "holds_bool",
 ]
 
@@ -123,15 +123,34 @@ def check_finite(name: str, tensor: torch.Tensor) -> torch.Tensor:
     return tensor
 
 
-def check_float32(name: str, tensor: object, device: torch.device | None = None) -> torch.Tensor:
-    """A float32 tensor (on `device` if given): what the models compute in."""
+DTYPES = (torch.float32, torch.float64)  # what the models compute in: float32 (the default) or float64
+
+
+def check_dtype(value: object, name: str = "dtype") -> torch.dtype:
+    """torch.float32 or torch.float64 (also given as "float32" / "float64"); None means float32."""
+    if value is None:
+        return torch.float32
+    if isinstance(value, str) and value in ("float32", "float64"):
+        return getattr(torch, value)
+    if value not in DTYPES:
+        raise ValueError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def check_float_tensor(name: str, tensor: object, dtype: torch.dtype | None = None,
+                       device: torch.device | None = None) -> torch.Tensor:
+    """A float32 or float64 tensor; of exactly `dtype` and on `device` when those are given."""
     if not isinstance(tensor, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(tensor).__name__}")
-    if tensor.dtype != torch.float32:
-        raise TypeError(f"{name} must be float32 (the models compute in float32), got {tensor.dtype}; "
+    if tensor.dtype not in DTYPES:
+        raise TypeError(f"{name} must be float32 or float64 (what the models compute in), got {tensor.dtype}; "
                         f"convert it with .float()")
+    if dtype is not None and tensor.dtype != dtype:
+        raise TypeError(f"{name} is {tensor.dtype} but the model computes in {dtype}; convert it with "
+                        f".to({dtype})")
     if device is not None and tensor.device != device:
-        raise ValueError(f"{name} is on device {tensor.device}, the model on {device}; move it with .to({str(device)!r})")
+        raise ValueError(f"{name} is on device {tensor.device}, the model on {device}; "
+                         f"move it with .to({str(device)!r})")
     return tensor
 
 
