@@ -1,6 +1,9 @@
 """The training loop: gradients, optimiser, importance, best-of-k, determinism, no NaN."""
 
 import pytest
+import sys
+import types
+
 import torch
 
 from toymodel import ToyModel, evaluate_loss, train_toy_model
@@ -96,10 +99,20 @@ def test_no_nan_on_accepted_inputs(p, imp):
     assert torch.isfinite(result.loss).all() and torch.isfinite(model.W).all()
 
 
-def test_progress_bar_is_off_outside_notebooks(capsys):
-    train_toy_model(ToyModel(5, 2), 0.1, steps=100)
-    captured = capsys.readouterr()
-    assert "step" not in captured.err and "step" not in captured.out
+def test_progress_bar_is_on_in_a_kernel_and_off_outside_by_default(monkeypatch):
+    """The decision itself: progress=None means a bar only inside a Jupyter kernel; True/False force it."""
+    from toymodel.train import _progress_bar
+
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    assert _progress_bar(None, 100) is None  # a script or a test: no bar
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    bar = _progress_bar(None, 100)  # inside a kernel: a bar
+    assert bar is not None and bar.total == 100
+    bar.close()
+    assert _progress_bar(False, 100) is None
+    forced = _progress_bar(True, 100)
+    assert forced is not None
+    forced.close()
 
 
 def test_threads_are_restored_and_results_do_not_depend_on_them():
