@@ -45,6 +45,12 @@ from .metrics import REPRESENTED_THRESHOLD, as_weights, unit_rows
 from .validate import check_threshold
 from .model import ToyModel
 
+__all__ = [
+    "antipodal_loss", "candidate_losses", "candidate_model", "CANDIDATE_PHASE", "candidate_weights", "CANDIDATES",
+    "classify_candidate", "classify_phase", "DEDICATED", "ignored_loss", "INTERACTION_THRESHOLD", "NOT_LEARNED", "OTHER",
+    "PHASES", "SUPERPOSITION", "theoretical_candidate", "theoretical_phase", "TRIANGLE", "TRIANGLE_NAME",
+]
+
 PHASES = ("not learned", "superposition", "dedicated dimension")
 NOT_LEARNED, SUPERPOSITION, DEDICATED = 0, 1, 2
 OTHER = -1  # a trained model that matches none of the candidates

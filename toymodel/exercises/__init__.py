@@ -10,6 +10,8 @@ from collections.abc import Iterable
 import math
 from typing import Any
 
+__all__ = ["as_feature_set", "as_number", "as_whole", "feedback", "UNANSWERED", "unanswered"]
+
 UNANSWERED = "✏️  Not answered yet: replace the ... with your answer and run the cell again."
 
 

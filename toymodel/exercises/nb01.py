@@ -11,6 +11,8 @@ from typing import Any
 from ..metrics import represented
 from . import as_feature_set, as_number, feedback, unanswered
 
+__all__ = ["check_density_sparsity", "check_linear_kept", "check_pentagon_angle"]
+
 
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from ..metrics import represented
 from . import as_number, feedback, unanswered
 
+__all__ = ["check_dims_per_feature", "check_first_dropped", "check_n_represented", "first_dropped"]
+
 
 
 

@@ -12,6 +12,8 @@ from typing import Any
 from ..metrics import represented
 from . import as_feature_set, as_whole, feedback, unanswered
 
+__all__ = ["check_counts_at_sparsity", "check_importance_role", "check_linear_features", "counts_at"]
+
 
 
 

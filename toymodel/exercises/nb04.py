@@ -12,6 +12,11 @@ from typing import Any
 from ..metrics import dimensions_per_feature
 from . import as_number, as_whole, feedback, unanswered
 
+__all__ = [
+    "check_count_and_dstar", "check_first_m_all", "check_tetrahedron", "count_and_dstar", "first_m_all",
+    "TETRAHEDRON"
+]
+
 
 
 

@@ -11,6 +11,11 @@ from typing import Any
 from ..phase import candidate_losses, theoretical_candidate
 from . import as_feature_set, as_number, feedback, unanswered
 
+__all__ = [
+    "antipodal_loss_value", "check_antipodal_loss", "check_boundary", "check_shared_pair", "P_STAR_R1",
+    "shared_pair"
+]
+
 
 def antipodal_loss_value(r: float = 2.0, p: float = 0.2) -> float:
     """The closed-form loss of W = [1, -1], b = 0 (2 -> 1): (1 + r) p^2 / 12."""

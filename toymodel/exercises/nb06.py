@@ -12,6 +12,10 @@ from ..geometry import tegum_factors
 from ..metrics import feature_dimensionality
 from . import as_number, as_whole, feedback, unanswered
 
+__all__ = [
+    "check_factor_count", "check_octahedron", "check_sum_dimensionality", "count_factors", "sum_dimensionality"
+]
+
 
 def check_octahedron(answer: Any) -> bool:
     """Exercise 1: 6 unit vectors +-e1, +-e2, +-e3 (an octahedron): each D_i, and how many tegum factors? (1/2, 3)."""

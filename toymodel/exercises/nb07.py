@@ -11,6 +11,11 @@ from typing import Any
 from ..neurons import n_monosemantic, n_polysemantic
 from . import as_whole, feedback, unanswered
 
+__all__ = [
+    "check_monosemantic", "check_neurons_for_abs", "check_rotation", "monosemantic_count", "neurons_for_abs",
+    "ROTATION_ANSWERS"
+]
+
 
 def monosemantic_count(sweep: Any, density: float) -> int:
     """Monosemantic neurons of the relu_hidden model nearest `density` (neurons.n_monosemantic)."""

@@ -1,1 +1,3 @@
 """Precomputed results shipped with the package (loaded by toymodel.experiments, e.g. load_feature_geometry)."""
+
+__all__: list[str] = []
