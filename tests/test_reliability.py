@@ -220,6 +220,16 @@ def test_a_batch_too_large_for_memory_is_refused_before_allocating():
         evaluate_loss(ToyModel(5, 2), 0.1, batch_size=10**9)
 
 
+@pytest.mark.parametrize("call, match", [
+    (lambda: ToyModel(10**6, 10**5, n_instances=10), "n_instances=10 x n_features=1000000 x n_hidden=100000 needs"),
+    (lambda: AbsValueModel(10**6, 10**5), "n_instances=1 x n_features=1000000 x n_hidden=100000 needs"),
+    (lambda: generate_sparse_features(10**9, 100, 0.1), "batch_size=1000000000 x n_instances=1 x n_features=100"),
+])
+def test_models_and_batches_too_large_for_memory_are_refused(call, match):
+    with pytest.raises(ValueError, match=match + r".* about .* GB of memory, but only"):
+        call()
+
+
 def test_too_many_snapshots_are_refused():
     with pytest.raises(ValueError, match="snapshots needs about"):
         train_toy_model(ToyModel(400, 30, n_instances=8), 0.1, steps=10**8, snapshot_every=1)

@@ -25,10 +25,10 @@ from .data import ProbabilityLike, as_instance_feature_tensor
 from .validate import check_positive_int
 from .model import check_input, xavier_normal
 from .train import (
-    EVAL_BATCHES, FeatureStream, TrainResult, Workspace, _seeds, check_data, check_memory, check_parameters,
+    EVAL_BATCHES, FeatureStream, TrainResult, Workspace, _seeds, check_data, check_parameters,
     check_recipe, fit, torch_threads,
 )
-from .validate import check_device, check_dtype, check_seed
+from .validate import check_device, check_dtype, check_memory, check_seed
 
 __all__ = ["AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
@@ -63,6 +63,8 @@ class AbsValueModel(nn.Module):
         check_positive_int("n_instances", n_instances)
         self.n_features, self.n_hidden, self.n_instances = n_features, n_hidden, n_instances
         device, dtype = check_device(device), check_dtype(dtype)
+        check_memory(3 * 8.0 * n_instances * n_features * n_hidden,
+                     f"n_instances={n_instances} x n_features={n_features} x n_hidden={n_hidden}")
         g = torch.Generator(device=device).manual_seed(check_seed(seed)) if seed is not None else None
         self.W1 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device).to(dtype))
         self.W2 = nn.Parameter(xavier_normal(n_instances, n_features, n_hidden, g, device).to(dtype))
@@ -95,6 +97,8 @@ def signed_features(batch_size: int, n_features: int, feature_probability: Proba
     check_positive_int("n_features", n_features)
     check_positive_int("n_instances", n_instances)
     p = as_instance_feature_tensor("feature_probability", feature_probability, n_instances, n_features, high=1.0)
+    check_memory(12.0 * batch_size * n_instances * n_features,
+                 f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
     u = torch.rand((batch_size, n_instances, n_features), generator=generator)
     return torch.where(u < p, 2.0 * u / p.clamp(min=1e-30) - 1.0, torch.zeros(()))
 

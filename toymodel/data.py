@@ -12,7 +12,7 @@ import math
 
 import torch
 
-from .validate import check_in_range, check_positive_int, holds_bool
+from .validate import check_in_range, check_memory, check_positive_int, holds_bool
 
 __all__ = [
     "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features", "geometric_importance",
@@ -95,6 +95,8 @@ def generate_sparse_features(
     p = as_instance_feature_tensor(
         "feature_probability", feature_probability, n_instances, n_features, high=1.0, device=device
     )
+    check_memory(8.0 * batch_size * n_instances * n_features,
+                 f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
     return _sample((batch_size, n_instances, n_features), p, generator)
 
 

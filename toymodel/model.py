@@ -15,7 +15,7 @@ import math
 import torch
 from torch import nn
 
-from .validate import check_device, check_dtype, check_float_tensor, check_positive_int, check_seed
+from .validate import check_device, check_dtype, check_float_tensor, check_memory, check_positive_int, check_seed
 
 __all__ = ["KINDS", "ToyModel", "check_input", "xavier_normal"]
 
@@ -93,6 +93,8 @@ class ToyModel(nn.Module):
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         self.n_features, self.n_hidden, self.n_instances, self.kind = n_features, n_hidden, n_instances, kind
         device, dtype = check_device(device), check_dtype(dtype)
+        check_memory(2 * 8.0 * n_instances * n_features * n_hidden,
+                     f"n_instances={n_instances} x n_features={n_features} x n_hidden={n_hidden}")
         generator = None
         if seed is not None:
             generator = torch.Generator(device=device).manual_seed(check_seed(seed))

@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 import math
-import os
 import sys
 import time
 
@@ -26,12 +25,14 @@ import torch
 
 from .data import ProbabilityLike, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
-from .validate import check_finite, check_float_tensor, check_in_range, check_positive_int, check_seed
+from .validate import (
+    check_finite, check_float_tensor, check_in_range, check_memory, check_positive_int, check_seed,
+)
 
 __all__ = [
     "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_BATCHES", "FeatureStream", "TrainResult", "Workspace", "check_data",
     "check_parameters",
-    "check_memory", "check_recipe", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule", "torch_threads",
+    "check_recipe", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule", "torch_threads",
     "train_toy_model",
 ]
 
@@ -42,7 +43,6 @@ WEIGHT_DECAY = 0.01  # AdamW's default, as in the paper's companion notebook
 BETAS = (0.9, 0.999)
 EPS = 1e-8
 EVAL_BATCHES = 8  # the final loss is measured on EVAL_BATCHES x batch_size fresh samples
-MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
 
 
 @dataclass
@@ -90,44 +90,6 @@ def _seeds(seed: int) -> tuple[int, int, int]:
     """Three independent integer seeds (data, init of extra copies, evaluation) from one user seed."""
     states = np.random.SeedSequence(seed).spawn(3)
     return tuple(int(s.generate_state(1, dtype=np.uint64)[0] >> 1) for s in states)  # type: ignore[return-value]
-
-
-def _available_bytes() -> int | None:
-    """Memory available to this process now (Linux: MemAvailable, capped by a cgroup limit); None if unknown."""
-    try:
-        with open("/proc/meminfo") as f:
-            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
-    except (OSError, StopIteration, ValueError):
-        try:
-            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-        except (ValueError, OSError, AttributeError):
-            return None
-    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            with open(limit_file) as f:
-                text = f.read().strip()
-            if text != "max":
-                avail = min(avail, int(text))
-        except (OSError, ValueError):
-            pass
-    return avail
-
-
-def _gb(n_bytes: float) -> str:
-    return f"{n_bytes / 2**30:.3g} GB"
-
-
-def check_memory(n_bytes: float, what: str, available: int | None = None) -> None:
-    """Refuse (ValueError) a plan that needs more than MEMORY_FRACTION of the memory available now.
-
-    `what` names the parameters that set the size, e.g. "batch_size=10**9 x 5 features x 10 rows".
-    """
-    available = _available_bytes() if available is None else available
-    if available is not None and n_bytes > MEMORY_FRACTION * available:
-        raise ValueError(
-            f"{what} needs about {_gb(n_bytes)} of memory, but only {_gb(available)} is available: "
-            "lower it (e.g. a smaller batch_size, fewer n_seeds or instances, a larger snapshot_every)"
-        )
 
 
 class Workspace:

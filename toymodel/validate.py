@@ -10,14 +10,16 @@ from __future__ import annotations
 import math
 import numbers
 import operator
+import os
 
 import torch
 
 __all__ = [
     "DTYPES", "MAX_SEED", "check_device", "check_dtype", "check_finite", "check_float_tensor", "check_in_range", "check_int", "check_number",
-    "check_positive_int", "check_seed", "check_threshold", "holds_bool",
+    "check_memory", "check_positive_int", "check_seed", "check_threshold", "holds_bool",
 ]
 
+MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most a signed 64-bit integer
 
 
@@ -161,3 +163,41 @@ def holds_bool(value: object) -> bool:
     if isinstance(value, (list, tuple)):
         return any(holds_bool(v) for v in value)
     return False
+
+
+def _available_bytes() -> int | None:
+    """Memory available to this process now (Linux: MemAvailable, capped by a cgroup limit); None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            avail = next(int(line.split()[1]) * 1024 for line in f if line.startswith("MemAvailable:"))
+    except (OSError, StopIteration, ValueError):
+        try:
+            avail = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            return None
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(limit_file) as f:
+                text = f.read().strip()
+            if text != "max":
+                avail = min(avail, int(text))
+        except (OSError, ValueError):
+            pass
+    return avail
+
+
+def _gb(n_bytes: float) -> str:
+    return f"{n_bytes / 2**30:.3g} GB"
+
+
+def check_memory(n_bytes: float, what: str, available: int | None = None) -> None:
+    """Refuse (ValueError) a plan that needs more than MEMORY_FRACTION of the memory available now.
+
+    `what` names the parameters that set the size, e.g. "batch_size=10**9 x 5 features x 10 rows".
+    """
+    available = _available_bytes() if available is None else available
+    if available is not None and n_bytes > MEMORY_FRACTION * available:
+        raise ValueError(
+            f"{what} needs about {_gb(n_bytes)} of memory, but only {_gb(available)} is available: "
+            "lower it (e.g. a smaller batch_size, fewer n_seeds or instances, a larger snapshot_every)"
+        )
