@@ -1,24 +1,30 @@
 """Superposition in a privileged basis: rotation (in)variance, neuron measures, the neuron figures and explorer."""
 
+from matplotlib.collections import PolyCollection
 import numpy as np
 import pytest
 import torch
-from matplotlib.collections import PolyCollection
 
 from toymodel import ToyModel, evaluate_loss, train_toy_model
 from toymodel.experiments import Sweep, computation_sweep, privileged_basis
 from toymodel.neurons import (
-    features_per_neuron, n_monosemantic, n_polysemantic, neuron_labels, paired_features, random_rotation, rotate_hidden,
+    features_per_neuron,
+    n_monosemantic,
+    n_polysemantic,
+    neuron_labels,
+    paired_features,
+    random_rotation,
+    rotate_hidden,
 )
 from toymodel.visualize import plot_monosemantic_vs_density, plot_neuron_stack, plot_neuron_weights
 from toymodel.widgets import neuron_explorer
 
 
 def test_random_rotation_is_orthogonal_and_seeded():
-    O = random_rotation(5, seed=3)
-    assert torch.allclose(O @ O.T, torch.eye(5), atol=1e-5)
-    assert torch.det(O).item() == pytest.approx(1.0, abs=1e-5)
-    assert torch.equal(O, random_rotation(5, seed=3)) and not torch.equal(O, random_rotation(5, seed=4))
+    rot = random_rotation(5, seed=3)
+    assert torch.allclose(rot @ rot.T, torch.eye(5), atol=1e-5)
+    assert torch.det(rot).item() == pytest.approx(1.0, abs=1e-5)
+    assert torch.equal(rot, random_rotation(5, seed=3)) and not torch.equal(rot, random_rotation(5, seed=4))
 
 
 @pytest.fixture(scope="module")
@@ -68,9 +74,11 @@ def test_paired_features_on_hand_built_weights():
     W1 = torch.tensor([[1.0, -1.0, 0.0, 0.0], [0.0, 0.0, 1.0, -0.9]])
     W2 = torch.tensor([[1.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 1.0]])
     assert paired_features(W1, W2).tolist() == [[True, True]]
-    W2_bad = W2.clone(); W2_bad[1, 3] = -1.0  # the negative side does not feed output 1
+    W2_bad = W2.clone()
+    W2_bad[1, 3] = -1.0  # the negative side does not feed output 1
     assert paired_features(W1, W2_bad).tolist() == [[True, False]]
-    W1_mixed = W1.clone(); W1_mixed[1, 0] = 0.8  # neuron 0 now carries two features
+    W1_mixed = W1.clone()
+    W1_mixed[1, 0] = 0.8  # neuron 0 now carries two features
     assert paired_features(W1_mixed, W2).tolist() == [[False, True]]
 
 
@@ -138,7 +146,7 @@ def test_bad_input_is_a_value_error(small_sweep):
         neuron_explorer(Sweep(ToyModel(3, 2), torch.ones(1), torch.ones(1, 3), torch.ones(1)))  # relu_output
     with pytest.raises(ValueError, match="orthogonal"):
         rotate_hidden(ToyModel(4, 2), torch.ones(2, 2))
-    with pytest.raises(ValueError, match=r"O must have shape"):
+    with pytest.raises(ValueError, match=r"rotation must have shape"):
         rotate_hidden(ToyModel(4, 2), torch.eye(3))
     with pytest.raises(ValueError, match="model must be a ToyModel"):
         rotate_hidden(small_sweep.W, torch.eye(5))

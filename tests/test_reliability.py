@@ -6,23 +6,25 @@ Each test names the defect it guards against; each failed before its fix.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
-import toymodel.train as train_module
 from toymodel import ToyModel, evaluate_loss, feature_norms, n_represented, train_toy_model
 from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
 from toymodel.computation import AbsValueModel, evaluate_abs_loss, train_abs_model
 from toymodel.data import density_sweep, generate_sparse_features, geometric_importance
 from toymodel.experiments import basic_superposition, feature_geometry_densities, load_feature_geometry
+from toymodel.geometry import tegum_factors
 from toymodel.metrics import dimensions_per_feature, embedding_angles, superposition
+from toymodel.neurons import n_monosemantic
 from toymodel.phase import classify_candidate, classify_phase
+import toymodel.train as train_module
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -267,7 +269,7 @@ def test_cuda_without_a_gpu_is_a_clear_error():
 
 @pytest.mark.parametrize("x, error, match", [
     (torch.zeros(4, 1, 5, device="meta"), ValueError, "x is on device meta, the model on cpu"),
-    (torch.zeros(4, 1, 5, dtype=torch.float64), TypeError, "x is torch.float64 but the model computes in torch.float32"),
+    (torch.zeros(4, 1, 5, dtype=torch.float64), TypeError, "x is torch.float64 but the model computes in torch.float3"),
     (torch.zeros(4, 1, 5, dtype=torch.int64), TypeError, "x must be float32 or float64.*got torch.int64"),
     (torch.zeros(4, 1, 5, dtype=torch.float16), TypeError, "x must be float32 or float64.*got torch.float16"),
     (np.zeros((4, 1, 5), dtype=np.float32), TypeError, "x must be a torch.Tensor, got ndarray"),
@@ -341,6 +343,9 @@ def test_numpy_and_torch_scalars_are_numbers():
     assert torch.allclose(r1.loss, r2.loss)
     assert torch.allclose(geometric_importance(3, np.float64(0.5)), torch.tensor([1.0, 0.5, 0.25]))
     assert density_sweep(np.int64(3), np.float32(0.25)).shape == (3,)
+    W = torch.randn(2, 6, 3)
+    assert torch.equal(n_monosemantic(W, fraction=np.float64(0.5)), n_monosemantic(W))
+    assert tegum_factors(W[0], threshold=np.float32(0.2)) == tegum_factors(W[0])
 
 
 # ---------------------------------------------------------------------------------------- snapshots

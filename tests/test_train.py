@@ -1,9 +1,9 @@
 """The training loop: gradients, optimiser, importance, best-of-k, determinism, no NaN."""
 
-import pytest
 import sys
 import types
 
+import pytest
 import torch
 
 from toymodel import ToyModel, evaluate_loss, train_toy_model

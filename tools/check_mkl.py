@@ -15,12 +15,13 @@ passed / failed cells per notebook.  Exit status 0 only if every notebook passes
 from __future__ import annotations
 
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 import os
+from pathlib import Path
 import re
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SETTINGS = ["unset", "COMPATIBLE", "AVX2", "AVX512"]
@@ -46,19 +47,26 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="notebooks to check (default: notebooks/*.ipynb)")
     parser.add_argument("--settings", nargs="+", default=SETTINGS, choices=SETTINGS, help="MKL_CBWR values")
+    parser.add_argument("-j", "--jobs", type=int, default=1, help="notebooks run at once (default: %(default)s)")
     args = parser.parse_args(argv)
     notebooks = [nb.resolve() for nb in args.notebooks] or sorted((REPO / "notebooks").glob("*.ipynb"))
     missing = [str(nb) for nb in notebooks if not nb.is_file()]
     if missing:
         parser.error(f"no such notebook: {', '.join(missing)}")
 
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     table: dict[str, dict[str, tuple[int, list[str]]]] = {s: {} for s in args.settings}
-    for setting in args.settings:
-        for nb in notebooks:
-            start = time.perf_counter()
-            passed, failed = table[setting][nb.name] = run_notebook(setting, nb)
-            verdict = f"{passed} cells passed" + (f", FAILED: {', '.join(failed)}" if failed else "")
-            print(f"MKL_CBWR={setting:<10} {nb.name}: {verdict} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    def one(setting: str, nb: Path) -> None:
+        start = time.perf_counter()
+        passed, failed = table[setting][nb.name] = run_notebook(setting, nb)
+        verdict = f"{passed} cells passed" + (f", FAILED: {', '.join(failed)}" if failed else "")
+        print(f"MKL_CBWR={setting:<10} {nb.name}: {verdict} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    with ThreadPoolExecutor(args.jobs) as pool:  # each job is its own pytest process
+        for future in [pool.submit(one, s, nb) for s in args.settings for nb in notebooks]:
+            future.result()
 
     width = max(len(nb.name) for nb in notebooks)
     print("\n" + "notebook".ljust(width) + "".join(f"  {s:>12}" for s in args.settings))

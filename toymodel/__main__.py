@@ -212,7 +212,8 @@ def experiment_3(out: OutputFolder, opts: dict) -> str:
         norms = feature_norms(grid.W)[k]
         kept = torch.nonzero(norms > 0.5).flatten().tolist()
         lines.append(f"   {grid.label(k)}: features kept {kept}")
-    return "3. Feature importance (10 features -> 3 hidden; importance decay x density grid)\n" + "\n".join(lines) + "\n"
+    header = "3. Feature importance (10 features -> 3 hidden; importance decay x density grid)\n"
+    return header + "\n".join(lines) + "\n"
 
 
 def experiment_4(out: OutputFolder, opts: dict) -> str:
@@ -235,7 +236,8 @@ def experiment_4(out: OutputFolder, opts: dict) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m toymodel", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--out", type=Path, default=Path("toymodel-output"), help="output folder (default: %(default)s)")
+    parser.add_argument("--out", type=Path, default=Path("toymodel-output"),
+                        help="output folder (default: %(default)s)")
     parser.add_argument("--quick", action="store_true", help="fewer steps and one seed: a fast smoke run")
     parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and data (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="overwrite files in --out that this tool did not write")

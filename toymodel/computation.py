@@ -22,13 +22,20 @@ import torch
 from torch import nn
 
 from .data import ProbabilityLike, as_instance_feature_tensor
-from .validate import check_positive_int
 from .model import check_input, xavier_normal
 from .train import (
-    EVAL_BATCHES, FeatureStream, TrainResult, Workspace, _seeds, check_data, check_parameters,
-    check_recipe, fit, torch_threads,
+    EVAL_BATCHES,
+    FeatureStream,
+    TrainResult,
+    Workspace,
+    _seeds,
+    check_data,
+    check_parameters,
+    check_recipe,
+    fit,
+    torch_threads,
 )
-from .validate import check_device, check_dtype, check_memory, check_seed
+from .validate import check_device, check_dtype, check_memory, check_positive_int, check_seed
 
 __all__ = ["AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]

@@ -22,7 +22,7 @@ import torch
 
 from .computation import AbsValueModel, train_abs_model
 from .data import density_sweep, geometric_importance
-from .validate import check_finite, check_positive_int, check_seed, holds_bool
+from .validate import check_finite, check_in_range, check_positive_int, check_seed, holds_bool
 from .metrics import n_represented
 from .model import ToyModel, xavier_normal
 from .phase import (
@@ -582,8 +582,8 @@ def small_polytopes(
     if not sizes or any(n < 1 for n in sizes):
         raise ValueError(f"n_features must be positive integers, got {n_features!r}")
     check_positive_int("n_hidden", n_hidden)
-    if not (isinstance(density, (int, float)) and 0 < density <= 1):
-        raise ValueError(f"density must be a feature probability p = 1 - S in (0, 1], got {density!r}")
+    density = check_in_range("density", density, 0.0, 1.0, low_open=True,
+                             allowed="a feature probability p = 1 - S in (0, 1]")
     N = max(sizes)
     p = torch.zeros(len(sizes), N)
     for k, n in enumerate(sizes):

@@ -27,9 +27,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from .validate import check_positive_int, check_seed
 from .metrics import REPRESENTED_THRESHOLD, feature_dimensionality, feature_norms
 from .model import ToyModel
+from .validate import check_in_range, check_positive_int, check_seed
 
 __all__ = [
     "FRACTIONS", "fraction_values", "nearest_fraction", "share_near_fractions", "geometry_graph",
@@ -97,8 +97,7 @@ def share_near_fractions(W: Any, tol: float = 0.02, threshold: float = REPRESENT
 
     W: one instance [n_features, n_hidden].  Returns nan if no feature is represented.
     """
-    if not (isinstance(tol, (int, float)) and 0 < tol < 0.5):
-        raise ValueError(f"tol must be a number in (0, 0.5), got {tol!r}")
+    tol = check_in_range("tol", tol, 0.0, 0.5, low_open=True, high_open=True, allowed="a number in (0, 0.5)")
     w = torch.from_numpy(_one_instance(W))
     kept = feature_norms(w)[0].numpy() > threshold
     if not kept.any():
@@ -115,8 +114,8 @@ def geometry_graph(W: Any, threshold: float = GRAPH_THRESHOLD,
     Edges: |W_i . W_j| > threshold (i != j), returned as a boolean adjacency matrix [n_nodes, n_nodes]
     (the edge weight is |W_i . W_j|; see GRAPH_THRESHOLD for why 0.2 separates ~0 from not ~0).
     """
-    if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
-        raise ValueError(f"threshold must be a number in (0, 1), got {threshold!r}")
+    threshold = check_in_range("threshold", threshold, 0.0, 1.0, low_open=True, high_open=True,
+                               allowed="a number in (0, 1)")
     w = _one_instance(W)
     nodes = np.flatnonzero(np.linalg.norm(w, axis=1) > norm_threshold)
     G = np.abs(w[nodes] @ w[nodes].T)

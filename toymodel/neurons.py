@@ -24,14 +24,12 @@ shift more with the cut (p = 0.03: 14 of 40 at 0.3, 32 at 0.6), but fall with sp
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 from .data import generate_sparse_features
 from .metrics import as_weights
 from .model import ToyModel
-from .validate import check_positive_int, check_seed
+from .validate import check_in_range, check_positive_int, check_seed
 
 FRACTION = 0.5  # a feature counts for a neuron when w_ij >= FRACTION * (the neuron's largest w_ij)
 DEAD = 0.1  # a neuron whose largest |W_ij| is below this carries nothing
@@ -41,10 +39,8 @@ __all__ = ["FRACTION", "DEAD", "carries", "features_per_neuron", "n_monosemantic
 
 
 def _check_fraction(fraction: float, dead: float) -> None:
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
-        raise ValueError(f"fraction must be a number in (0, 1], got {fraction!r}")
-    if isinstance(dead, bool) or not isinstance(dead, (int, float)) or not math.isfinite(dead) or dead < 0:
-        raise ValueError(f"dead must be a non-negative number, got {dead!r}")
+    check_in_range("fraction", fraction, 0.0, 1.0, low_open=True, allowed="a number in (0, 1]")
+    check_in_range("dead", dead, 0.0, allowed="a non-negative number")
 
 
 def carries(W: ToyModel | torch.Tensor, fraction: float = FRACTION, dead: float = DEAD,
@@ -126,24 +122,25 @@ def random_rotation(n_hidden: int, seed: int = 0) -> torch.Tensor:
     return Q.float()
 
 
-def rotate_hidden(model: ToyModel, O: torch.Tensor) -> ToyModel:
+def rotate_hidden(model: ToyModel, rotation: torch.Tensor) -> ToyModel:
     """A copy of `model` with its hidden space rotated: W -> W O (every instance), b unchanged.
 
-    O: [n_hidden, n_hidden] orthogonal (O O^T = I).  The linear and ReLU-output models only use the Gram
-    matrix (the paper's W^T W; here, stored as [n, m], W W^T) and (W O)(W O)^T = W W^T: outputs and loss
+    rotation: O, [n_hidden, n_hidden] orthogonal (O O^T = I).  The linear and ReLU-output models only use
+    the Gram matrix (the paper's W^T W; here, stored as [n, m], W W^T) and (W O)(W O)^T = W W^T: outputs and loss
     do not change.  With relu_hidden they do: the ReLU acts on each neuron separately, so that basis is special.
     """
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
-    O = torch.as_tensor(O, dtype=torch.float32)
+    rot = torch.as_tensor(rotation, dtype=torch.float32)
     m = model.n_hidden
-    if O.shape != (m, m):
-        raise ValueError(f"O must have shape [n_hidden, n_hidden] = [{m}, {m}], got {tuple(O.shape)}")
-    if not torch.allclose(O @ O.T, torch.eye(m), atol=1e-4):
-        raise ValueError("O must be orthogonal (O @ O.T = I)")
-    out = ToyModel(model.n_features, m, model.n_instances, kind=model.kind, seed=None, device=model.device)
+    if rot.shape != (m, m):
+        raise ValueError(f"rotation must have shape [n_hidden, n_hidden] = [{m}, {m}], got {tuple(rot.shape)}")
+    if not torch.allclose(rot @ rot.T, torch.eye(m), atol=1e-4):
+        raise ValueError("rotation must be orthogonal (O @ O.T = I)")
+    out = ToyModel(model.n_features, m, model.n_instances, kind=model.kind, seed=None, device=model.device,
+                   dtype=model.W.dtype)
     with torch.no_grad():
-        out.W.copy_(model.W @ O.to(model.device))
+        out.W.copy_(model.W @ rot.to(model.device, model.W.dtype))
         out.b.copy_(model.b)
     return out
 

@@ -42,13 +42,13 @@ import numpy as np
 import torch
 
 from .metrics import REPRESENTED_THRESHOLD, as_weights, unit_rows
-from .validate import check_threshold
 from .model import ToyModel
+from .validate import check_threshold
 
 __all__ = [
     "antipodal_loss", "candidate_losses", "candidate_model", "CANDIDATE_PHASE", "candidate_weights", "CANDIDATES",
-    "classify_candidate", "classify_phase", "DEDICATED", "ignored_loss", "INTERACTION_THRESHOLD", "NOT_LEARNED", "OTHER",
-    "PHASES", "SUPERPOSITION", "theoretical_candidate", "theoretical_phase", "TRIANGLE", "TRIANGLE_NAME",
+    "classify_candidate", "classify_phase", "DEDICATED", "ignored_loss", "INTERACTION_THRESHOLD", "NOT_LEARNED",
+    "OTHER", "PHASES", "SUPERPOSITION", "theoretical_candidate", "theoretical_phase", "TRIANGLE", "TRIANGLE_NAME",
 ]
 
 PHASES = ("not learned", "superposition", "dedicated dimension")

@@ -26,7 +26,12 @@ import torch
 from .data import ProbabilityLike, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
 from .validate import (
-    check_finite, check_float_tensor, check_in_range, check_memory, check_positive_int, check_seed,
+    check_finite,
+    check_float_tensor,
+    check_in_range,
+    check_memory,
+    check_positive_int,
+    check_seed,
 )
 
 __all__ = [
@@ -211,7 +216,8 @@ class _AdamW:
 
 
 def _progress_bar(progress: bool | None, steps: int):
-    """A tqdm bar, or None. progress=None: on inside a Jupyter kernel (shown only if the run passes 1 s), off elsewhere."""
+    """A tqdm bar, or None. progress=None: on inside a Jupyter kernel (shown only if the run passes 1 s),
+    off elsewhere."""
     if progress is None:
         progress = "ipykernel" in sys.modules
     if not progress:

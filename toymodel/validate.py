@@ -15,8 +15,9 @@ import os
 import torch
 
 __all__ = [
-    "DTYPES", "MAX_SEED", "check_device", "check_dtype", "check_finite", "check_float_tensor", "check_in_range", "check_int", "check_number",
-    "check_memory", "check_positive_int", "check_seed", "check_threshold", "holds_bool",
+    "DTYPES", "MAX_SEED", "MEMORY_FRACTION", "check_device", "check_dtype", "check_finite", "check_float_tensor",
+    "check_in_range", "check_int", "check_memory", "check_number", "check_positive_int", "check_seed",
+    "check_threshold", "holds_bool",
 ]
 
 MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
@@ -37,7 +38,8 @@ def check_int(name: str, value: object, low: int | None = None, high: int | None
         except TypeError:
             value_ok = None
     if value_ok is None or (low is not None and value_ok < low) or (high is not None and value_ok > high):
-        allowed = ("an integer" if low is None else f"an integer >= {low}") + ("" if high is None else f" and <= {high}")
+        allowed = "an integer" if low is None else f"an integer >= {low}"
+        allowed += "" if high is None else f" and <= {high}"
         raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return value_ok
 
@@ -73,14 +75,21 @@ def check_number(name: str, value: object) -> float:
 
 def check_in_range(
     name: str, value: object, low: float = -math.inf, high: float = math.inf,
-    low_open: bool = False, high_open: bool = False,
+    low_open: bool = False, high_open: bool = False, allowed: str | None = None,
 ) -> float:
-    """A finite number in the interval from low to high (open or closed at each end)."""
-    v = check_number(name, value)
+    """A finite number in the interval from low to high (open or closed at each end).
+
+    allowed: how the error message describes the allowed values (default: "a finite number in [low, high]").
+    """
+    lo, hi = ("(" if low_open else "[") + f"{low:g}", f"{high:g}" + (")" if high_open else "]")
+    allowed = allowed or f"a finite number in {lo}, {hi}"
+    try:
+        v = check_number(name, value)
+    except ValueError:
+        raise ValueError(f"{name} must be {allowed}, got {value!r}") from None
     inside = math.isfinite(v) and (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
     if not inside:
-        lo, hi = ("(" if low_open else "[") + f"{low:g}", f"{high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{name} must be a finite number in {lo}, {hi}, got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {value!r}")
     return v
 
 
