@@ -6,11 +6,17 @@ raises on a wrong answer, so a notebook with an unanswered exercise still runs t
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 import math
 from typing import Any
 
-__all__ = ["as_feature_set", "as_number", "as_whole", "feedback", "UNANSWERED", "unanswered"]
+import numpy as np
+import torch
+
+__all__ = [
+    "as_feature_set", "as_number", "as_whole", "call_learner", "check_weight_measure", "feedback", "learner_tensor",
+    "measure_test_weights", "UNANSWERED", "unanswered",
+]
 
 UNANSWERED = "✏️  Not answered yet: replace the ... with your answer and run the cell again."
 
@@ -59,3 +65,68 @@ def as_feature_set(answer: Any) -> set[int] | None:
             return None
         out.add(i)
     return out
+
+
+def call_learner(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
+    """Run the learner's function on a fixed RNG state (restored after): (its result, None) or (None, a message).
+
+    Never raises: an exception in the learner's code becomes the message, so the checker can report it.
+    """
+    np_state = np.random.get_state()
+    try:
+        with torch.random.fork_rng(devices=[]):  # repeatable checks; the learner's own RNG state is left alone
+            torch.manual_seed(0)
+            np.random.seed(0)
+            return fn(*args), None
+    except Exception as err:  # the learner's code raised: report it, never re-raise
+        return None, f"your function raised {type(err).__name__}: {err}"
+    finally:
+        np.random.set_state(np_state)
+
+
+def learner_tensor(out: Any, shape: tuple[int, ...], what: str) -> tuple[torch.Tensor | None, str | None]:
+    """The learner's result as a float64 tensor of `shape`, or (None, a message saying what is wrong)."""
+    if out is None:
+        return None, f"{what} returned None: fill in its body and return the result."
+    try:
+        array = np.asarray(out.detach().cpu() if isinstance(out, torch.Tensor) else out)
+        t = torch.as_tensor(array, dtype=torch.float64)
+    except (TypeError, ValueError, RuntimeError):
+        return None, f"{what} should return a tensor, got {type(out).__name__}."
+    if tuple(t.shape) != tuple(shape):
+        return None, f"{what} should return shape {list(shape)}, got {list(t.shape)}."
+    if not bool(torch.isfinite(t).all()):
+        return None, f"{what} returned NaN or inf (a division by a zero norm?)."
+    return t, None
+
+
+def measure_test_weights() -> torch.Tensor:
+    """The W [3 instances, 6 features, 3 hidden] the measure checkers use: random, with no zero-norm row and
+    norms from ~0.3 to ~1.7 (so that normalising the wrong factor, or forgetting to, shows)."""
+    g = torch.Generator().manual_seed(3)
+    W = torch.randn(3, 6, 3, generator=g, dtype=torch.float64)
+    return W / W.norm(dim=-1, keepdim=True) * (0.3 + 1.4 * torch.rand(3, 6, 1, generator=g, dtype=torch.float64))
+
+
+def check_weight_measure(fn: Any, signature: str, right: torch.Tensor,
+                         mistakes: list[tuple[torch.Tensor, str]], success: str, hint: str) -> bool:
+    """Run the learner's fn(W) -> [n_instances, n_features] on measure_test_weights() and compare it with
+    `right`, then with each known mistake (its value and the message that names it)."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "", f"Write a function: def {signature}: ...")
+    W = measure_test_weights()
+    out, err = call_learner(fn, W.float().clone())
+    if err:
+        return feedback(False, "", err + " W has shape [instances, n_features, n_hidden]; row W[k, i] is W_i.")
+    value, err = learner_tensor(out, tuple(right.shape), signature)
+    if err:
+        return feedback(False, "", err + " One value per instance and feature.")
+    close = lambda a, b: bool(torch.allclose(a, b, rtol=1e-3, atol=1e-5))  # noqa: E731
+    if close(value, right):
+        return feedback(True, success, "")
+    for wrong, message in mistakes:
+        if close(value, wrong):
+            return feedback(False, "", message)
+    return feedback(False, "", hint)

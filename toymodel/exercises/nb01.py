@@ -8,10 +8,15 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..metrics import represented
-from . import as_feature_set, as_number, feedback, unanswered
+import torch
 
-__all__ = ["check_density_sparsity", "check_linear_kept", "check_pentagon_angle"]
+from ..metrics import represented
+from . import as_feature_set, as_number, call_learner, feedback, learner_tensor, unanswered
+
+__all__ = [
+    "check_density_sparsity", "check_forward", "check_generate_batch", "check_linear_kept", "check_loss",
+    "check_pentagon_angle",
+]
 
 
 
@@ -75,3 +80,147 @@ def check_linear_kept(answer: Any, sweep: Any) -> bool:
                                    "more features than that. Look at the last panel of the linear sweep.")
     return feedback(False, "", "Look at the last panel of the linear sweep (the smallest p): which features have "
                                "a long line (||W_i|| > 0.5)? Features are numbered from 0, the most important.")
+
+
+# ------------------------------------------------------------------------- build it yourself: data, model, loss
+# The learner writes the sampler, the forward pass and the loss; each checker runs their function on fixed
+# inputs, compares it with the paper's definition, and names the mistake when it is one learners (and earlier
+# public versions of this course) make.
+
+def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4) -> bool:
+    return a.shape == b.shape and bool(torch.allclose(a, b, rtol=rtol, atol=1e-6 * (1 + float(b.abs().max()))))
+
+
+def check_generate_batch(fn: Any) -> bool:
+    """fn(batch_size, n_features, feature_probability [n_instances]) -> x [batch, n_instances, n_features]:
+    each x_i is 0 with probability 1 - p (the sparsity S), else uniform on [0, 1), independently.
+
+    Checked statistically on 20,000 samples at densities p = 0.1, 0.5, 1 (5-sigma tolerances)."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "", "Write a function: "
+                                   "def generate_batch(batch_size, n_features, feature_probability): ...")
+    B, n, p = 20_000, 5, torch.tensor([0.1, 0.5, 1.0])
+    out, err = call_learner(fn, B, n, p.clone())
+    if err:
+        return feedback(False, "", err)
+    x, err = learner_tensor(out, (B, 3, n), f"generate_batch({B}, {n}, tensor([0.1, 0.5, 1.0]))")
+    if err:
+        return feedback(False, "", err + " The layout is [batch, n_instances, n_features], one instance per density.")
+    if (x < 0).any() or (x >= 1).any():
+        return feedback(False, "", "Every x_i should lie in [0, 1): 0 when absent, uniform on [0, 1) when present.")
+    present = (x > 0).double().mean((0, 2))  # [3]: fraction non-zero per instance
+    se = torch.sqrt(p * (1 - p) / (B * n)).double() + 1e-9
+    if (present - (1 - p.double())).abs().max() < 5 * se.max() and (present - p).abs().max() > 0.1:
+        return feedback(False, "", "Density and sparsity are swapped: feature_probability p is the chance that x_i is "
+                                   "NON-zero (S = 1 - p is the chance it is zero). Keep x_i where rand < p.")
+    on = (x[:, 1] > 0).double()  # the p = 0.5 instance: are features drawn independently?
+    corr = torch.corrcoef(on.T)[torch.triu_indices(n, n, 1).unbind()]
+    if corr.abs().max() > 0.05:
+        return feedback(False, "", "Features should switch on independently (one draw per feature and sample); yours "
+                                   f"are correlated (correlation {float(corr.abs().max()):.2f}).")
+    if ((present - p.double()).abs() > 5 * se).any():
+        return feedback(False, "", f"At p = 0.1, 0.5, 1 the share of non-zero x_i should be about p; yours is "
+                                   f"{', '.join(f'{v:.3f}' for v in present.tolist())}. Use each instance's own p.")
+    values = x[x > 0]
+    if abs(float(values.mean()) - 0.5) > 0.01:
+        one_draw = abs(float(x[:, 0][x[:, 0] > 0].mean()) - 0.05) < 0.01  # p = 0.1: values uniform on [0, 0.1)
+        hint = (" It looks like rand * (rand < p) with ONE draw: the kept values are then uniform on [0, p). Draw "
+                "the value separately, or divide the kept draw by p." if one_draw else "")
+        return feedback(False, "", f"A present x_i should be uniform on [0, 1) (mean 0.5); yours have mean "
+                                   f"{float(values.mean()):.3f}.{hint}")
+    if abs(float(values.var()) - 1 / 12) > 0.01:
+        return feedback(False, "", f"A present x_i should be uniform on [0, 1) (variance 1/12 = 0.083); yours have "
+                                   f"variance {float(values.var()):.3f}.")
+    return feedback(True, "Each x_i is non-zero with probability p and then uniform on [0, 1), independently.", "")
+
+
+def _forward_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    K, n, m, B = 3, 5, 2, 64
+    x = torch.rand(B, K, n, generator=g) * (torch.rand(B, K, n, generator=g) < 0.5)
+    W = torch.randn(K, n, m, generator=g) * 0.8
+    b = torch.randn(K, n, generator=g) * 0.3
+    return x, W, b
+
+
+def check_forward(fn: Any) -> bool:
+    """fn(x [batch, n_instances, n_features], W [n_instances, n_features, n_hidden], b [n_instances, n_features])
+    -> ReLU(W^T W x + b), shaped like x (the ReLU-output model: h = W x has no ReLU; the bias is on the output)."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "", "Write a function: def forward(x, W, b): ...")
+    x, W, b = _forward_inputs()
+    out, err = call_learner(fn, x.clone(), W.clone(), b.clone())
+    if err:
+        return feedback(False, "", err + " Shapes: x [batch, instances, n], W [instances, n, m], b [instances, n]; "
+                                         "h = einsum('bkn,knm->bkm', x, W).")
+    y, err = learner_tensor(out, tuple(x.shape), "forward(x, W, b)")
+    if err:
+        return feedback(False, "", err + " x' has the shape of x: [batch, instances, n_features].")
+    x, W, b = x.double(), W.double(), b.double()
+    h = torch.einsum("bkn,knm->bkm", x, W)
+    pre = torch.einsum("bkm,knm->bkn", h, W)
+    right = torch.relu(pre + b)
+    if _close(y, right):
+        return feedback(True, "x' = ReLU(W^T W x + b): a linear hidden layer, the bias and the ReLU on the output.", "")
+    mistakes = [
+        (torch.relu(torch.einsum("bkm,knm->bkn", torch.relu(h), W) + b),
+         "There is a ReLU on the hidden layer: that is the privileged-basis variant (notebook 07). The paper's main "
+         "model keeps h = W x linear and puts the ReLU on the output only."),
+        (torch.relu(pre), "The bias b is missing: x' = ReLU(W^T W x + b)."),
+        (torch.relu(pre) + b, "The bias is added after the ReLU; it goes inside: ReLU(W^T W x + b)."),
+        (pre + b, "The ReLU on the output is missing (that is the linear model): x' = ReLU(W^T W x + b)."),
+        (torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x + b, W), W)),
+         "The bias is added to the input; it belongs after W^T W x, inside the ReLU: ReLU(W^T W x + b)."),
+    ]
+    for wrong, message in mistakes:
+        if _close(y, wrong):
+            return feedback(False, "", message)
+    return feedback(False, "", "Not ReLU(W^T W x + b). With W stored as [instances, n, m]: h = einsum('bkn,knm->bkm', "
+                               "x, W), then x' = ReLU(einsum('bkm,knm->bkn', h, W) + b).")
+
+
+def check_loss(fn: Any) -> bool:
+    """fn(x, x_hat [batch, n_instances, n_features], importance [n_features]) -> a scalar:
+    L = sum over instances k of  mean over batch and features of  I_i (x - x_hat)^2."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "", "Write a function: def loss(x, x_hat, importance): ...")
+    g = torch.Generator().manual_seed(2)
+    B, K, n = 64, 3, 5
+    x, x_hat = torch.rand(B, K, n, generator=g), torch.rand(B, K, n, generator=g)
+    imp = 0.7 ** torch.arange(n, dtype=torch.float32)
+    out, err = call_learner(fn, x.clone(), x_hat.clone(), imp.clone())
+    if err:
+        return feedback(False, "", err)
+    if isinstance(out, torch.Tensor) and out.numel() == K and out.ndim == 1:
+        return feedback(False, "", f"Your loss has one value per instance (shape [{K}]): sum them, the instances train "
+                                   "independently and their losses add.")
+    value, err = learner_tensor(out, (), "loss(x, x_hat, importance)")
+    if err:
+        return feedback(False, "", err + " The loss is one number (a 0-d tensor).")
+    x, x_hat, imp = x.double(), x_hat.double(), imp.double()
+    per = (imp * (x - x_hat) ** 2).mean((0, 2))  # [K]
+    right = per.sum()
+    if _close(value, right):
+        return feedback(True, "L = sum_k mean_{b,i} I_i (x_i - x'_i)^2: importance weights the squared error.", "")
+    mistakes = [
+        ((imp * (x - x_hat) ** 2).sum(), "That is the sum over the batch and features; take the mean over them "
+                                         "(and sum over instances)."),
+        (per.mean(), "That is the mean over instances too; sum over instances: they are independent models."),
+        ((((imp * x) - x_hat) ** 2).mean((0, 2)).sum(), "Importance multiplies the input: it should weight the "
+                                                        "squared error, I_i (x_i - x'_i)^2, never scale x."),
+        (((imp * (x - x_hat)) ** 2).mean((0, 2)).sum(), "Importance is squared: multiply the squared error by I_i, "
+                                                        "not the error before squaring."),
+        (((x - x_hat) ** 2).mean((0, 2)).sum(), "The importance weights are missing: I_i (x_i - x'_i)^2."),
+        ((imp * (x - x_hat).abs()).mean((0, 2)).sum(), "That is an absolute error; the loss uses the squared error."),
+    ]
+    for wrong, message in mistakes:
+        if _close(value, wrong):
+            return feedback(False, "", message)
+    return feedback(False, "", f"Expected {float(right):.5f}, got {float(value):.5f}: "
+                               "sum over instances of the mean over batch and features of I_i (x - x_hat)^2.")

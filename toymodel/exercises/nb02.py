@@ -8,10 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics import represented
-from . import as_number, feedback, unanswered
+import torch
 
-__all__ = ["check_dims_per_feature", "check_first_dropped", "check_n_represented", "first_dropped"]
+from ..metrics import represented
+from . import as_number, check_weight_measure, feedback, measure_test_weights, unanswered
+
+__all__ = [
+    "check_dims_per_feature", "check_first_dropped", "check_n_represented", "check_superposition", "first_dropped",
+]
 
 
 
@@ -80,3 +84,34 @@ def check_dims_per_feature(answer: Any, sweep: Any) -> bool:
         return feedback(False, "", "That is features per dimension; the question asks for dimensions per feature.")
     return feedback(False, "", f"Divide the {m} hidden dimensions by the number of features represented at "
                                f"{sweep.label(k)}.")
+
+
+# ------------------------------------------------------------------------------ build it yourself: the measure
+
+def check_superposition(fn: Any) -> bool:
+    """fn(W [n_instances, n_features, n_hidden]) -> [n_instances, n_features]: sum over j != i of (W^_i . W_j)^2,
+    with W^_i = W_i / ||W_i|| (the paper's measure: how much of the other features lies along feature i)."""
+    W = measure_test_weights()
+    U = W / W.norm(dim=-1, keepdim=True)
+    proj = U @ W.transpose(-1, -2)  # [k, i, j] = W^_i . W_j
+    cos = U @ U.transpose(-1, -2)
+    eye = torch.eye(W.shape[1], dtype=W.dtype)
+    right = ((proj**2) * (1 - eye)).sum(-1)
+    mistakes = [
+        (((cos**2) * (1 - eye)).sum(-1), "You used cosines (W^_i . W^_j)^2: the paper normalises only feature i, "
+                                         "(W^_i . W_j)^2, so a short W_j adds little."),
+        ((proj**2).sum(-1), "The sum includes j = i, which adds ||W_i||^2: sum over j != i only."),
+        ((proj * (1 - eye)).sum(-1), "The terms are not squared: signed overlaps cancel (a pentagon would sum to "
+                                     "less than zero); square each W^_i . W_j."),
+        (((W @ W.transpose(-1, -2)) ** 2 * (1 - eye)).sum(-1), "W_i is not normalised: use W^_i = W_i / ||W_i|| in "
+                                                              "(W^_i . W_j)^2."),
+        ((proj.transpose(-1, -2) ** 2 * (1 - eye)).sum(-1), "You normalised W_j instead of W_i: it is "
+                                                           "(W^_i . W_j)^2 with W^_i = W_i / ||W_i||."),
+        ((proj.abs() * (1 - eye)).sum(-1), "Square the overlaps rather than taking their absolute value."),
+    ]
+    return check_weight_measure(
+        fn, "superposition(W)", right, mistakes,
+        "sum_{j != i} (W^_i . W_j)^2: 0 for a feature with a dimension of its own, ~1 in an antipodal pair.",
+        "Not sum_{j != i} (W^_i . W_j)^2. Normalise each row (W^ = W / W.norm(dim=-1, keepdim=True)), take "
+        "W^ @ W.transpose(-1, -2) (entry [k, i, j] is W^_i . W_j), square it, and leave out the diagonal.",
+    )

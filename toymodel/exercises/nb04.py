@@ -9,12 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import torch
+
 from ..metrics import dimensions_per_feature
-from . import as_number, as_whole, feedback, unanswered
+from . import as_number, as_whole, check_weight_measure, feedback, measure_test_weights, unanswered
 
 __all__ = [
-    "check_count_and_dstar", "check_first_m_all", "check_tetrahedron", "count_and_dstar", "first_m_all",
-    "TETRAHEDRON"
+    "check_count_and_dstar", "check_feature_dimensionality", "check_first_m_all", "check_tetrahedron",
+    "count_and_dstar", "first_m_all", "TETRAHEDRON",
 ]
 
 
@@ -106,3 +108,34 @@ def check_first_m_all(answer: Any, sweeps: Mapping[int, Any], sparsity: float = 
                                    "fewer. Look down the table's column for this density.")
     return feedback(False, "", f"S = {sparsity:g} is p = 1 - S = {p:.3g}: go down that column of the table of counts "
                                f"to the first m with all {n} features.")
+
+
+# ------------------------------------------------------------------------------ build it yourself: the measure
+
+def check_feature_dimensionality(fn: Any) -> bool:
+    """fn(W [n_instances, n_features, n_hidden]) -> [n_instances, n_features]:
+    D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2, with j running over ALL features, i included."""
+    W = measure_test_weights()
+    U = W / W.norm(dim=-1, keepdim=True)
+    proj2 = (U @ W.transpose(-1, -2)) ** 2  # [k, i, j] = (W^_i . W_j)^2
+    cos2 = (U @ U.transpose(-1, -2)) ** 2
+    eye = torch.eye(W.shape[1], dtype=W.dtype)
+    sq = (W**2).sum(-1)
+    right = sq / proj2.sum(-1)
+    mistakes = [
+        (sq / (proj2 * (1 - eye)).sum(-1), "The denominator leaves out j = i: sum over all j, i included (its own "
+                                           "term is ||W_i||^2, so an orthogonal feature gets D_i = 1)."),
+        (sq / cos2.sum(-1), "The denominator uses cosines (W^_i . W^_j)^2: the paper's is (W^_i . W_j)^2, with only "
+                            "W_i normalised."),
+        (W.norm(dim=-1) / proj2.sum(-1), "The numerator is ||W_i||; it is the squared norm ||W_i||^2."),
+        (proj2.sum(-1) / sq, "Upside down: D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2."),
+        ((W.shape[-1] / (W**2).sum((-1, -2)))[:, None].expand_as(sq),
+         "That is D* = m / ||W||_F^2, the same for every feature; D_i is per feature: "
+         "||W_i||^2 / sum_j (W^_i . W_j)^2."),
+    ]
+    return check_weight_measure(
+        fn, "feature_dimensionality(W)", right, mistakes,
+        "D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2: 1 alone, 1/2 in an antipodal pair, 2/5 in a pentagon.",
+        "Not ||W_i||^2 / sum_j (W^_i . W_j)^2. With W^ = W / W.norm(dim=-1, keepdim=True): "
+        "(W**2).sum(-1) / ((W^ @ W.transpose(-1, -2))**2).sum(-1).",
+    )

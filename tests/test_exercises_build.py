@@ -1,0 +1,239 @@
+"""The build-it-yourself checkers: right answers written in different ways pass; each known mistake fails and
+is named; nothing the learner writes makes a checker raise."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from toymodel.exercises import nb01, nb02, nb04
+
+# ------------------------------------------------------------------------------------------------ samplers
+
+
+def batch_uniform_threshold(batch_size, n_features, feature_probability):
+    p = feature_probability[None, :, None]
+    keep = torch.rand(batch_size, len(feature_probability), n_features) < p
+    return torch.where(keep, torch.rand(batch_size, len(feature_probability), n_features), 0.0)
+
+
+def batch_bernoulli(batch_size, n_features, feature_probability):
+    p = feature_probability[None, :, None].expand(batch_size, -1, n_features)
+    return torch.bernoulli(p) * torch.rand(p.shape)
+
+
+def batch_numpy_loop(batch_size, n_features, feature_probability):  # another library, loops: still right
+    out = np.zeros((batch_size, len(feature_probability), n_features))
+    for k, p in enumerate(feature_probability.tolist()):
+        keep = np.random.rand(batch_size, n_features) < p
+        out[:, k] = keep * np.random.rand(batch_size, n_features)
+    return out
+
+
+def batch_one_draw(batch_size, n_features, feature_probability):
+    u = torch.rand(batch_size, len(feature_probability), n_features)
+    return u * (u < feature_probability[None, :, None])  # kept values uniform on [0, p)
+
+
+def batch_swapped(batch_size, n_features, feature_probability):
+    u = torch.rand(batch_size, len(feature_probability), n_features)
+    return torch.where(u < 1 - feature_probability[None, :, None], torch.rand(u.shape), 0.0)
+
+
+def batch_shared_draw(batch_size, n_features, feature_probability):
+    keep = torch.rand(batch_size, len(feature_probability), 1) < feature_probability[None, :, None]
+    return keep * torch.rand(batch_size, len(feature_probability), n_features)
+
+
+def batch_wrong_layout(batch_size, n_features, feature_probability):
+    return batch_uniform_threshold(batch_size, n_features, feature_probability).transpose(0, 1)
+
+
+def batch_first_density_only(batch_size, n_features, feature_probability):
+    return batch_uniform_threshold(batch_size, n_features, feature_probability[:1].expand(3))
+
+
+def batch_ones(batch_size, n_features, feature_probability):
+    return (batch_uniform_threshold(batch_size, n_features, feature_probability) > 0).float()
+
+
+@pytest.mark.parametrize("fn", [batch_uniform_threshold, batch_bernoulli, batch_numpy_loop])
+def test_generate_batch_accepts_right_samplers(fn, capsys):
+    assert nb01.check_generate_batch(fn) is True
+    assert "Correct" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, named", [
+    (batch_one_draw, "ONE draw"),
+    (batch_swapped, "Density and sparsity are swapped"),
+    (batch_shared_draw, "switch on independently"),
+    (batch_wrong_layout, "[batch, n_instances, n_features]"),
+    (batch_first_density_only, "Use each instance's own p"),
+    (batch_ones, "uniform on [0, 1)"),
+    (lambda b, n, p: None, "returned None"),
+    (lambda b, n, p: 1 / 0, "raised ZeroDivisionError"),
+])
+def test_generate_batch_names_the_mistake(fn, named, capsys):
+    assert nb01.check_generate_batch(fn) is False
+    assert named in capsys.readouterr().out
+
+
+def test_the_checkers_leave_the_learners_rng_alone():
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    nb01.check_generate_batch(batch_uniform_threshold)
+    assert torch.equal(torch.rand(3), expected)
+
+
+# ---------------------------------------------------------------------------------------------- forward pass
+
+def forward_einsum(x, W, b):
+    h = torch.einsum("bkn,knm->bkm", x, W)
+    return torch.relu(torch.einsum("bkm,knm->bkn", h, W) + b)
+
+
+def forward_matmul(x, W, b):  # batch-first matmuls instead of einsum
+    h = (x.transpose(0, 1) @ W)  # [k, b, m]
+    return torch.relu(h @ W.transpose(1, 2) + b[:, None, :]).transpose(0, 1)
+
+
+def forward_loop(x, W, b):
+    out = torch.zeros_like(x)
+    for k in range(W.shape[0]):
+        out[:, k] = torch.relu(x[:, k] @ W[k] @ W[k].T + b[k])
+    return out
+
+
+@pytest.mark.parametrize("fn", [forward_einsum, forward_matmul, forward_loop])
+def test_forward_accepts_right_implementations(fn):
+    assert nb01.check_forward(fn) is True
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda x, W, b: torch.relu(torch.einsum("bkm,knm->bkn", torch.relu(torch.einsum("bkn,knm->bkm", x, W)), W) + b),
+     "ReLU on the hidden layer"),
+    (lambda x, W, b: torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x, W), W)),
+     "bias b is missing"),
+    (lambda x, W, b: forward_einsum(x, W, 0 * b) + b, "after the ReLU"),
+    (lambda x, W, b: torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x, W), W) + b,
+     "ReLU on the output is missing"),
+    (lambda x, W, b: forward_einsum(x + b, W, 0 * b), "added to the input"),
+    (lambda x, W, b: torch.einsum("bkn,knm->bkm", x, W), "should return shape"),
+    (lambda x, W, b: x @ W.mT, "raised"),
+])
+def test_forward_names_the_mistake(fn, named, capsys):
+    assert nb01.check_forward(fn) is False
+    assert named in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------------------------ loss
+
+def loss_vectorised(x, x_hat, importance):
+    return (importance * (x - x_hat) ** 2).mean((0, 2)).sum()
+
+
+def loss_loop(x, x_hat, importance):  # a Python float, by a different route: still right
+    total = 0.0
+    for k in range(x.shape[1]):
+        total += float(((x[:, k] - x_hat[:, k]) ** 2 * importance).mean())
+    return total
+
+
+@pytest.mark.parametrize("fn", [loss_vectorised, loss_loop])
+def test_loss_accepts_right_implementations(fn):
+    assert nb01.check_loss(fn) is True
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda x, y, I: (I * (x - y) ** 2).sum(), "take the mean over them"),
+    (lambda x, y, I: (I * (x - y) ** 2).mean(), "sum over instances"),
+    (lambda x, y, I: ((I * x - y) ** 2).mean((0, 2)).sum(), "Importance multiplies the input"),
+    (lambda x, y, I: ((I * (x - y)) ** 2).mean((0, 2)).sum(), "Importance is squared"),
+    (lambda x, y, I: ((x - y) ** 2).mean((0, 2)).sum(), "importance weights are missing"),
+    (lambda x, y, I: (I * (x - y) ** 2).mean((0, 2)), "one value per instance"),
+    (lambda x, y, I: (I * (x - y).abs()).mean((0, 2)).sum(), "absolute error"),
+    (lambda x, y, I: "loss", "should return a tensor"),
+])
+def test_loss_names_the_mistake(fn, named, capsys):
+    assert nb01.check_loss(fn) is False
+    assert named in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------------- the measures
+
+def superposition_vectorised(W):
+    U = W / W.norm(dim=-1, keepdim=True)
+    overlap = (U @ W.transpose(-1, -2)) ** 2
+    return overlap.sum(-1) - overlap.diagonal(dim1=-2, dim2=-1)
+
+
+def superposition_loop(W):
+    K, n, _ = W.shape
+    out = torch.zeros(K, n)
+    for k in range(K):
+        for i in range(n):
+            u = W[k, i] / W[k, i].norm()
+            out[k, i] = sum(float(u @ W[k, j]) ** 2 for j in range(n) if j != i)
+    return out
+
+
+@pytest.mark.parametrize("fn", [superposition_vectorised, superposition_loop])
+def test_superposition_accepts_right_implementations(fn):
+    assert nb02.check_superposition(fn) is True
+
+
+def _unit(W):
+    return W / W.norm(dim=-1, keepdim=True)
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda W: superposition_vectorised(_unit(W)), "cosines"),
+    (lambda W: ((_unit(W) @ W.transpose(-1, -2)) ** 2).sum(-1), "includes j = i"),
+    (lambda W: (_unit(W) @ W.transpose(-1, -2)).sum(-1) - W.norm(dim=-1), "not squared"),
+    (lambda W: ((W @ W.transpose(-1, -2)) ** 2).sum(-1) - W.norm(dim=-1) ** 4, "not normalised"),
+    (lambda W: ((W @ _unit(W).transpose(-1, -2)) ** 2).sum(-1) - W.norm(dim=-1) ** 2, "normalised W_j instead"),
+    (lambda W: W.norm(dim=-1), "sum_{j != i}"),
+    (lambda W: W.sum(-1)[None], "should return shape"),
+])
+def test_superposition_names_the_mistake(fn, named, capsys):
+    assert nb02.check_superposition(fn) is False
+    assert named in capsys.readouterr().out
+
+
+def dimensionality_vectorised(W):
+    return (W**2).sum(-1) / ((_unit(W) @ W.transpose(-1, -2)) ** 2).sum(-1)
+
+
+def dimensionality_einsum(W):
+    proj = torch.einsum("kim,kjm->kij", _unit(W), W)
+    return torch.einsum("kim,kim->ki", W, W) / proj.pow(2).sum(-1)
+
+
+@pytest.mark.parametrize("fn", [dimensionality_vectorised, dimensionality_einsum])
+def test_feature_dimensionality_accepts_right_implementations(fn):
+    assert nb04.check_feature_dimensionality(fn) is True
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda W: (W**2).sum(-1) / superposition_vectorised(W), "leaves out j = i"),
+    (lambda W: (W**2).sum(-1) / ((_unit(W) @ _unit(W).transpose(-1, -2)) ** 2).sum(-1), "uses cosines"),
+    (lambda W: W.norm(dim=-1) / ((_unit(W) @ W.transpose(-1, -2)) ** 2).sum(-1), "squared norm"),
+    (lambda W: 1 / dimensionality_vectorised(W), "Upside down"),
+    (lambda W: (W.shape[-1] / (W**2).sum((-1, -2)))[:, None].expand(-1, W.shape[1]), "That is D*"),
+    (lambda W: torch.full(W.shape[:2], float("nan")), "NaN"),
+    (lambda W: W[..., 0] * 0 + 0.5, "Not ||W_i||^2"),
+])
+def test_feature_dimensionality_names_the_mistake(fn, named, capsys):
+    assert nb04.check_feature_dimensionality(fn) is False
+    assert named in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", [nb01.check_generate_batch, nb01.check_forward, nb01.check_loss,
+                                   nb02.check_superposition, nb04.check_feature_dimensionality])
+def test_unanswered_and_non_functions_never_raise(check, capsys):
+    assert check(...) is False
+    assert "Not answered yet" in capsys.readouterr().out
+    assert check(42) is False
+    assert "Write a function" in capsys.readouterr().out
