@@ -147,14 +147,14 @@ def test_loss_accepts_right_implementations(fn):
 
 
 @pytest.mark.parametrize("fn, named", [
-    (lambda x, y, I: (I * (x - y) ** 2).sum(), "take the mean over them"),
-    (lambda x, y, I: (I * (x - y) ** 2).mean(), "sum over instances"),
-    (lambda x, y, I: ((I * x - y) ** 2).mean((0, 2)).sum(), "Importance multiplies the input"),
-    (lambda x, y, I: ((I * (x - y)) ** 2).mean((0, 2)).sum(), "Importance is squared"),
-    (lambda x, y, I: ((x - y) ** 2).mean((0, 2)).sum(), "importance weights are missing"),
-    (lambda x, y, I: (I * (x - y) ** 2).mean((0, 2)), "one value per instance"),
-    (lambda x, y, I: (I * (x - y).abs()).mean((0, 2)).sum(), "absolute error"),
-    (lambda x, y, I: "loss", "should return a tensor"),
+    (lambda x, y, imp: (imp * (x - y) ** 2).sum(), "take the mean over them"),
+    (lambda x, y, imp: (imp * (x - y) ** 2).mean(), "sum over instances"),
+    (lambda x, y, imp: ((imp * x - y) ** 2).mean((0, 2)).sum(), "Importance multiplies the input"),
+    (lambda x, y, imp: ((imp * (x - y)) ** 2).mean((0, 2)).sum(), "Importance is squared"),
+    (lambda x, y, imp: ((x - y) ** 2).mean((0, 2)).sum(), "importance weights are missing"),
+    (lambda x, y, imp: (imp * (x - y) ** 2).mean((0, 2)), "one value per instance"),
+    (lambda x, y, imp: (imp * (x - y).abs()).mean((0, 2)).sum(), "absolute error"),
+    (lambda x, y, imp: "loss", "should return a tensor"),
 ])
 def test_loss_names_the_mistake(fn, named, capsys):
     assert nb01.check_loss(fn) is False
