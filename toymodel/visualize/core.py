@@ -5,24 +5,24 @@ See the package docstring (toymodel.visualize) for the conventions every figure 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 import functools
 import math
-from contextlib import AbstractContextManager
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, ListedColormap, Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Patch
+import matplotlib.pyplot as plt
 from matplotlib.ticker import FixedLocator, MaxNLocator
 from matplotlib.transforms import offset_copy
+import numpy as np
+import torch
 
 from ..geometry import FRACTIONS
 from ..metrics import (
@@ -40,7 +40,7 @@ if TYPE_CHECKING:  # only for type hints: experiments imports this module's neig
     from ..experiments import Sweep
 
 __all__ = [
-    "STYLE", "style", "use_style", "config_title",
+    "STYLE", "style", "use_style", "config_title", "feature_colors", "dstar_guides",
     "plot_feature_embeddings_2d", "plot_embeddings_3d", "plot_interference_matrix", "plot_wtw",
     "plot_feature_norms", "plot_importance", "compare_models", "plot_sweep",
     "plot_represented_vs_density", "plot_dimensions_per_feature", "plot_feature_dimensionality",
@@ -232,17 +232,29 @@ def _legend_below(ax: Axes, handles: list[Any], ncol: int = 2, drop_points: floa
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), bbox_transform=trans, ncol=ncol)
 
 
-def _feature_colors(one: _One) -> tuple[np.ndarray, ScalarMappable | None]:
-    """One colour per feature: by importance (most important = dark) if known and not all equal, else by index."""
-    n = one.n_features
-    imp = one.importance
+def feature_colors(n: int, importance: np.ndarray | None,
+                   equal_in_one_colour: bool = True) -> tuple[np.ndarray, ScalarMappable | None]:
+    """One colour per feature, [n, 4], and the importance colour scale (None when colours are not importance).
+
+    By importance (most important = dark) if known and not all equal; equal importances get one colour
+    (equal_in_one_colour) or, like unknown importance, a colour per feature index.
+    """
+    imp = importance
     if imp is not None and float(imp.max() - imp.min()) > 1e-9:
         norm = Normalize(float(imp.min()), float(imp.max()))
         cmap = FEATURE_CMAP.reversed()
         return cmap(norm(imp)), ScalarMappable(norm=norm, cmap=cmap)
-    if imp is not None:  # all equally important: one colour
+    if imp is not None and equal_in_one_colour:
         return np.repeat(np.asarray(FEATURE_CMAP(0.35))[None], n, axis=0), None
     return FEATURE_CMAP(np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)), None
+
+
+def dstar_guides(ax: Axes) -> None:
+    """Dotted, labelled guides at D* = 1 (a dimension per feature) and 1/2 (antipodal pairs)."""
+    for level, text in ((1.0, "1: a dimension per feature"), (0.5, "1/2: antipodal pairs")):
+        ax.axhline(level, color="0.45", ls=":", lw=1, zorder=0)
+        ax.annotate(text, (1.0, level), xycoords=("axes fraction", "data"), xytext=(-3, 2),
+                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.3")
 
 
 # --------------------------------------------------------------------------------------------- one model
@@ -273,7 +285,7 @@ def plot_feature_embeddings_2d(
             "(use plot_embeddings_3d for 3, plot_wtw or plot_feature_norms otherwise)"
         )
     fig, ax = _fig_ax(ax, (4.2, 3.6))
-    colors, mappable = _feature_colors(one)
+    colors, mappable = feature_colors(one.n_features, one.importance)
     norms = np.linalg.norm(one.W, axis=1)
     ax.add_patch(Circle((0, 0), 1.0, fill=False, ls=":", lw=0.8, ec="0.6", zorder=0))
     for i, (x, y) in enumerate(one.W):
@@ -322,7 +334,7 @@ def plot_embeddings_3d(
     if ax is not None and getattr(ax, "name", "") != "3d":
         raise ValueError("ax must be a 3-D axes: fig.add_subplot(projection='3d')")
     fig, ax = _fig_ax(ax, (4.4, 4.0), projection="3d")
-    colors, _ = _feature_colors(one)
+    colors, _ = feature_colors(one.n_features, one.importance)
     norms = np.linalg.norm(one.W, axis=1)
     lim = max(1.1, 1.1 * float(norms.max(initial=0.0)))
     for d in range(3):
@@ -499,7 +511,7 @@ def plot_importance(importance: Any, ax: Axes | None = None, title: str | None =
     imp = np.asarray(torch.as_tensor(importance, dtype=torch.float32).cpu()).reshape(-1)
     n = imp.shape[0]
     one = _One(np.zeros((n, 1)), None, None, imp, None, 0, 1, torch.zeros(1, n, 1))
-    colors, _ = _feature_colors(one)
+    colors, _ = feature_colors(one.n_features, one.importance)
     fig, ax = _fig_ax(ax, (3.0, max(2.2, 0.9 + 0.2 * n)))
     ax.barh(np.arange(n), imp, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
     ax.set_ylim(n - 0.5, -0.5)
@@ -764,10 +776,7 @@ def plot_dimensions_per_feature(
                     label=f"m = {m}")
         _density_axis(ax)
         ax.legend(title="hidden dims", loc="upper left", bbox_to_anchor=(1.01, 1.0))
-    for level, text in ((1.0, "1: a dimension per feature"), (0.5, "1/2: antipodal pairs")):
-        ax.axhline(level, color="0.45", ls=":", lw=1, zorder=0)
-        ax.annotate(text, (1.0, level), xycoords=("axes fraction", "data"), xytext=(-3, 2),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.3")
+    dstar_guides(ax)
     top = min(max(values + [1.0]) * 1.08, 3.0)
     ax.set_ylim(0, max(1.2, top))
     ax.set_ylabel(r"dimensions per feature $D^* = m/\|W\|_F^2$")
@@ -869,7 +878,8 @@ def plot_training_curves(
                 label=labels[k] if labels is not None else f"instance {k}")
     ax.set_yscale("log")
     ax.set_xlabel("training step")
-    ax.set_ylabel("training loss (log scale)" if window == 1 else f"training loss (log scale)\nmean of {window} logged batches")
+    smoothing = "" if window == 1 else f"\nmean of {window} logged batches"
+    ax.set_ylabel(f"training loss (log scale){smoothing}")
     head = f"{_sweep_config(sweep)}: " if sweep is not None else ""
     ax.set_title(f"{head}training loss per instance ({result.steps} steps)")
     if n_inst <= 12:

@@ -4,20 +4,35 @@ with the fraction lines of toymodel.geometry, the feature geometry graph (tegum 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
+import math
 from typing import TYPE_CHECKING, Any
 
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from ..geometry import FRACTIONS as GEOMETRY_FRACTIONS, GRAPH_THRESHOLD, nearest_fraction, tegum_factors
-from ..metrics import REPRESENTED_THRESHOLD, dimensions_per_feature, feature_dimensionality, feature_norms, superposition
-from .core import MISSING, QUALITATIVE, _check_instance, _fig_ax, _styled, _sweep_config, plot_embeddings_3d
+from ..geometry import FRACTIONS as GEOMETRY_FRACTIONS
+from ..geometry import GRAPH_THRESHOLD, nearest_fraction, tegum_factors
+from ..metrics import (
+    REPRESENTED_THRESHOLD,
+    dimensions_per_feature,
+    feature_dimensionality,
+    feature_norms,
+)
+from .core import (
+    MISSING,
+    QUALITATIVE,
+    _check_instance,
+    _fig_ax,
+    _styled,
+    _sweep_config,
+    dstar_guides,
+    plot_embeddings_3d,
+)
 
 if TYPE_CHECKING:
     from ..experiments import Sweep
@@ -55,10 +70,7 @@ def plot_dstar_vs_sparsity(sweep: Sweep, ax: Axes | None = None, highlight: int 
     order = np.argsort(inv)
     dstar = dimensions_per_feature(sweep.W).numpy()
     fig, ax = _fig_ax(ax, (5.2, 3.4))
-    for level, text in ((1.0, "1: a dimension per feature"), (0.5, "1/2: antipodal pairs")):
-        ax.axhline(level, color="0.45", ls=":", lw=1, zorder=0)
-        ax.annotate(text, (1.0, level), xycoords=("axes fraction", "data"), xytext=(-3, 2),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=7, color="0.3")
+    dstar_guides(ax)
     ax.plot(inv[order], dstar[order], color=QUALITATIVE[0], marker="o", ms=4, lw=1.5, label=r"$D^*$")
     _highlight(ax, sweep, highlight)
     _inv_density_axis(ax)

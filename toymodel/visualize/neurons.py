@@ -8,19 +8,27 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
-import torch
 from matplotlib.axes import Axes
-from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+import numpy as np
+import torch
 
 from .. import neurons as _neurons
-from ..model import ToyModel
-from .core import (DIVERGING, FEATURE_CMAP, QUALITATIVE, _check_instance, _density_axis, _feature_ticks, _fig_ax,
-                   _importance_vector, _legend_below, _resolve, _styled)
+from .core import (
+    DIVERGING,
+    QUALITATIVE,
+    _check_instance,
+    _density_axis,
+    _feature_ticks,
+    _fig_ax,
+    _importance_vector,
+    _legend_below,
+    _resolve,
+    _styled,
+    feature_colors,
+)
 
 __all__ = ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density"]
 
@@ -124,13 +132,7 @@ def plot_neuron_stack(
     n, m = W.shape
     order = _neuron_order(W, one.positive_only) if sort else np.arange(m)
     labels = _neurons.neuron_labels(torch.as_tensor(W), positive_only=one.positive_only)[0]
-    imp = one.importance
-    if imp is not None and float(imp.max() - imp.min()) > 1e-9:
-        norm = Normalize(float(imp.min()), float(imp.max()))
-        cmap = FEATURE_CMAP.reversed()
-        colors, sm = cmap(norm(imp)), ScalarMappable(norm=norm, cmap=cmap)
-    else:
-        colors, sm = FEATURE_CMAP(np.linspace(0.0, 1.0, n) if n > 1 else np.zeros(1)), None
+    colors, sm = feature_colors(n, one.importance, equal_in_one_colour=False)
     fig, ax = _fig_ax(ax, (max(3.2, 1.6 + 0.45 * m) if m <= 12 else 8.0, 3.4))
     edge = 0.4 if n <= 20 else 0.0  # 100 thin outlines would hide the colours
     # All rectangles as one PolyCollection (one ax.bar per weight takes seconds for 100 x 40 weights).

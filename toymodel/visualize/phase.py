@@ -8,22 +8,25 @@ toymodel.experiments.phase_diagram.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
+import functools
 from typing import Any
 
-import matplotlib.pyplot as plt
-import numpy as np
-import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
+import matplotlib.pyplot as plt
 from matplotlib.ticker import NullLocator
+import numpy as np
+import torch
 
-from ..metrics import REPRESENTED_THRESHOLD, superposition
-from ..phase import CANDIDATES as _CANDIDATES, OTHER as _OTHER, PHASES as _PHASES, TRIANGLE as _TRIANGLE
-from ..phase import TRIANGLE_NAME as _TRIANGLE_NAME, candidate_losses as _candidate_losses
+from ..metrics import REPRESENTED_THRESHOLD
+from ..phase import CANDIDATES as _CANDIDATES
+from ..phase import OTHER as _OTHER
+from ..phase import PHASES as _PHASES
+from ..phase import TRIANGLE_NAME as _TRIANGLE_NAME
+from ..phase import candidate_losses as _candidate_losses
 from ..phase import theoretical_candidate as _theoretical_candidate
 from .core import FEATURE_CMAP, _fig_ax, _legend_below, _styled
 
