@@ -16,7 +16,7 @@ from .validate import check_in_range, check_memory, check_positive_int, holds_bo
 
 __all__ = [
     "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features", "geometric_importance",
-    "sparse_from_uniform",
+    "sparse_from_uniform", "RELATIONS", "generate_correlated_features", "check_relation", "sample_feature_sets",
 ]
 
 Number = int | float
@@ -133,3 +133,74 @@ def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
     p_min = check_in_range("p_min", p_min, 0.0, 1.0, low_open=True)
     return p_min ** torch.linspace(0.0, 1.0, n_instances)
 
+
+# ------------------------------------------------------------------ notebook 08: correlated and anticorrelated sets
+
+RELATIONS = ("correlated", "anticorrelated")
+
+
+def generate_correlated_features(
+    batch_size: int,
+    n_sets: int,
+    set_probability: ProbabilityLike,
+    relation: str = "correlated",
+    set_size: int = 2,
+    n_instances: int = 1,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Sample features that come in sets, shape [batch_size, n_instances, n_sets * set_size].
+
+    Feature s * set_size + j is member j of set s (with set_size=2: features 2k and 2k+1 form pair k).
+    Each set is active with probability p = set_probability (scalar, [n_instances] or
+    [n_instances, n_sets]); sets are independent of each other.
+
+    - relation="correlated": an active set switches on ALL its members, each with its own value
+      U[0, 1) (independent values, one shared on/off draw); an inactive set is all zeros.
+      Every feature then has density p, and two members are either both zero or both non-zero.
+    - relation="anticorrelated" (the paper's construction): an active set switches on exactly ONE
+      member, chosen uniformly, with value U[0, 1); the others stay 0.  Members never co-occur, and
+      each feature has density p / set_size.
+
+    One uniform draw u per set decides both, as in generate_sparse_features: the set is active iff
+    u < p, and then v = set_size * u / p is uniform on [0, set_size): floor(v) picks the member and
+    v - floor(v), uniform on [0, 1) and independent of the pick, is its value.
+    """
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_sets", n_sets)
+    check_positive_int("set_size", set_size)
+    check_positive_int("n_instances", n_instances)
+    check_relation(relation)
+    if generator is not None:
+        device = generator.device
+    p = as_instance_feature_tensor("set_probability", set_probability, n_instances, n_sets, high=1.0, device=device)
+    x = sample_feature_sets(p, relation, set_size, batch_size, generator)  # [n_instances, n, batch]
+    return x.permute(2, 0, 1).contiguous()
+
+
+def check_relation(relation: object) -> str:
+    """relation must be "correlated" or "anticorrelated" (ValueError otherwise)."""
+    if not isinstance(relation, str) or relation not in RELATIONS:
+        raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+    return relation
+
+
+def sample_feature_sets(
+    p: torch.Tensor, relation: str, set_size: int, batch_size: int, generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The set sampler without the checks, in the training layout [n_instances, n_sets * set_size, batch].
+
+    p: validated set probabilities [n_instances, n_sets].  See generate_correlated_features.
+    """
+    K, n_sets = p.shape
+    u = torch.rand((K, n_sets, batch_size), generator=generator, device=p.device)
+    if relation == "correlated":
+        active = u < p[:, :, None]
+        values = torch.rand((K, n_sets, set_size, batch_size), generator=generator, device=p.device)
+        x = values.mul_(active[:, :, None, :])
+    else:  # v = set_size u / p; member j holds v - j where 0 <= v - j < 1 (none when the set is off: v >= set_size)
+        v = u.mul_((set_size / p.clamp(min=1e-30))[:, :, None])
+        slots = torch.arange(set_size, device=p.device, dtype=v.dtype)[None, None, :, None]
+        x = v[:, :, None, :] - slots
+        x.mul_((x >= 0) & (x < 1)).add_(0.0)  # -0.0 (from the negative v - j) -> +0.0
+    return x.reshape(K, n_sets * set_size, batch_size)

@@ -16,10 +16,7 @@ A neuron is **monosemantic** when it carries exactly 1 feature, **polysemantic**
 more, and **dead** when its largest weight is below `dead` (it carries nothing).  The default
 fraction 1/2 counts a feature when its weight is at least half the neuron's largest; the paper judges
 this by eye.  A neuron with one large "primary" weight and several small "secondary" ones is therefore
-monosemantic here.  For notebook 07's ReLU-hidden sweep the counts are the same for fractions 0.4 to 0.5;
-at 0.3 the dense (p = 1) model, whose basis is slightly rotated, loses monosemantic neurons, and at 0.6 a
-sparse one gains one: the cut matters only where the picture is ambiguous.  For the |x| sweep the counts
-shift more with the cut (p = 0.03: 14 of 40 at 0.3, 32 at 0.6), but fall with sparsity at every cut.
+monosemantic here.  How the counts of notebook 07 move with the cut is measured in notebooks/README.md.
 """
 
 from __future__ import annotations

@@ -36,7 +36,7 @@ from .validate import (
 
 __all__ = [
     "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_BATCHES", "FeatureStream", "TrainResult", "Workspace", "check_data",
-    "check_parameters",
+    "check_parameters", "toy_copies", "toy_loss_fn",
     "check_recipe", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule", "torch_threads",
     "train_toy_model",
 ]
@@ -441,7 +441,7 @@ def train_toy_model(
     p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
     imp = imp.to(dtype)
     init_seed = _seeds(seed)[1]
-    mask, m_active = None, None
+    m_active = None
     if active_hidden is not None:
         m_active = torch.as_tensor(active_hidden, device=dev).flatten()
         in_range = bool(((m_active >= 1) & (m_active <= n_hid)).all())
@@ -449,30 +449,47 @@ def train_toy_model(
             raise ValueError(
                 f"active_hidden must hold {n_inst} integers in 1..n_hidden={n_hid}, got {active_hidden!r}"
             )
-        mask = (torch.arange(n_hid, device=dev) < m_active[:, None])[:, None, :].to(dtype)  # [K, 1, m]
 
-    # All copies of all instances, seed-major: row j * n_inst + k is copy j of instance k.
+    W, b = toy_copies(model, n_seeds, init_seed, m_active)
+    with torch_threads(threads, dev):
+        return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, n_seeds),
+                   lambda s: FeatureStream(p, batch_size, n_seeds, s, dtype).next,
+                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                   snapshot_every=snapshot_every, work_floats=6 * n_feat + 4 * n_hid)
+
+
+def toy_copies(model: ToyModel, n_seeds: int, init_seed: int,
+               m_active: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """W, b for all best-of-k copies of all instances, seed-major: row j * n_instances + k is copy j of instance k.
+
+    Copy 0 is the model's own weights; copies 1..n_seeds-1 are fresh xavier-normal draws from init_seed.
+    m_active ([n_instances] widths): instance k uses only its first m_active[k] hidden dimensions (the rest
+    zeroed), and its fresh copies start at the narrower width's scale, std 1 / sqrt(n m_k).
+    """
+    n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
     with torch.no_grad():
         W = model.W.detach().clone()
         if n_seeds > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
             extra = xavier_normal((n_seeds - 1) * n_inst, n_feat, n_hid, g, dev).to(dtype)
-            if mask is not None:  # the init scale of the narrower width: std 1 / sqrt(n m_k)
+            if m_active is not None:
                 extra *= ((n_hid / m_active) ** 0.5).repeat(n_seeds - 1)[:, None, None]
             W = torch.cat([W, extra])
-        if mask is not None:
+        if m_active is not None:
+            mask = (torch.arange(n_hid, device=dev) < m_active[:, None])[:, None, :].to(dtype)  # [K, 1, m]
             W *= mask.repeat(n_seeds, 1, 1)
         b = model.b.detach().repeat(n_seeds, 1)
-    imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
+    return W, b
+
+
+def toy_loss_fn(model: ToyModel, importance: torch.Tensor, n_seeds: int) -> LossFn:
+    """fit's loss_fn for a ToyModel: loss_and_grads of its kind, importance [n_instances, n] repeated per copy."""
+    imp_arg = None if bool((importance == 1).all()) else importance.to(model.W.dtype).repeat(n_seeds, 1)
 
     def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_grads: bool, ws: Workspace):
         loss, dW, db = loss_and_grads(P[0], P[1], x, imp_arg, model.kind, need_grads=need_grads, ws=ws)
         return loss, (None if dW is None else [dW, db])
-
-    with torch_threads(threads, dev):
-        return fit(model, ["W", "b"], [W, b], loss_fn, lambda s: FeatureStream(p, batch_size, n_seeds, s, dtype).next,
-                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
-                   snapshot_every=snapshot_every, work_floats=6 * n_feat + 4 * n_hid)
+    return loss_fn
 
 
 def evaluate_loss(

@@ -13,14 +13,16 @@ Apply the same look to your own figures with `use_style()` or `with style(): ...
     phase      notebook 05: phase maps, candidate losses
     geometry   notebook 06: D* vs 1/(1-S), D_i fraction lines, geometry graph, 3-D polytopes
     neurons    notebook 07: W as features x neurons, stacked neuron plots, monosemantic counts
+    correlated notebook 08: feature sets in 2-D, the non-uniform families' losses, learning dynamics
 """
 
-from . import core, geometry, neurons, phase
+from . import core, correlated, geometry, neurons, phase
 from .core import *  # noqa: F401,F403
+from .correlated import *  # noqa: F401,F403
 from .core import MISSING, _sweep_config  # noqa: F401  (used by toymodel.widgets)
 from .geometry import *  # noqa: F401,F403
 from .neurons import *  # noqa: F401,F403
 from .neurons import _neuron_model  # noqa: F401  (used by toymodel.widgets)
 from .phase import *  # noqa: F401,F403
 
-__all__ = [*core.__all__, *phase.__all__, *geometry.__all__, *neurons.__all__]
+__all__ = [*core.__all__, *phase.__all__, *geometry.__all__, *neurons.__all__, *correlated.__all__]

@@ -1,0 +1,148 @@
+"""Correlated and anticorrelated feature sets, and non-uniform superposition (notebook 08): the science.
+
+Training on feature sets: train_correlated is train_toy_model with the independent FeatureStream
+swapped for data.sample_feature_sets (the same recipe, best-of-k, evaluation and snapshots, through
+train.fit).  The measures:
+
+    set_cosines(W, set_size)     [n_instances, n_sets]  mean cosine W^_a . W^_b over the member pairs a < b of each set
+    cross_set_cosines(W, ...)    [n_instances, n_sets, n_sets]  mean cosine between members of two different sets
+    collapsed_sets(W, set_size)  [n_instances]  sets whose members all point the same way (cosine > COLLAPSE_COSINE)
+
+A set "collapses onto its principal component" when the model gives all its members one direction:
+it then stores their sum (dense correlated features behave like one feature).  The paper's
+expectation (and what the tests check): sparse correlated pairs are orthogonal (a local orthogonal
+basis, cosine ~0), anticorrelated pairs are antipodal (cosine ~-1), and dense correlated sets collapse
+(cosine ~1) one set at a time.
+
+No plotting and no widgets here (see visualize.correlated and widgets).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from .data import ProbabilityLike, as_instance_feature_tensor, check_relation, sample_feature_sets
+from .metrics import as_weights, feature_norms
+from .model import ToyModel
+from .train import TrainResult, check_parameters, check_recipe, fit, torch_threads, toy_copies, toy_loss_fn
+from .validate import check_positive_int
+
+__all__ = [
+    "COLLAPSE_COSINE", "train_correlated", "set_cosines", "cross_set_cosines", "collapsed_sets", "check_set_size",
+]
+
+COLLAPSE_COSINE = 0.9  # members with cosine above this share a direction (collapsed: ~1; orthogonal: ~0)
+
+
+def check_set_size(W: torch.Tensor, set_size: object) -> int:
+    """set_size must be a positive integer that divides n_features = W.shape[-2]; returns it."""
+    s = check_positive_int("set_size", set_size)
+    n = W.shape[-2]
+    if n % s:
+        raise ValueError(f"set_size must divide n_features={n} (features s*set_size .. s*set_size+set_size-1 form "
+                         f"set s), got {set_size!r}")
+    return s
+
+
+def _unit_members(W: torch.Tensor, set_size: int) -> torch.Tensor:
+    """W^ grouped by set: [K, n_sets, set_size, m] (a zero row stays zero)."""
+    K, n, m = W.shape
+    return (W / W.norm(dim=-1, keepdim=True).clamp(min=1e-12)).reshape(K, n // set_size, set_size, m)
+
+
+def set_cosines(W: ToyModel | torch.Tensor, set_size: int = 2) -> torch.Tensor:
+    """Mean cosine between the members of each set, [n_instances, n_sets] (for pairs: the pair's cosine).
+
+    cos_s = mean over member pairs a < b of set s of  W^_a . W^_b  (W^ = W / ||W||; a dropped member,
+    ||W_a|| ~ 0, gives 0).  ~0: orthogonal members; ~-1: an antipodal pair; ~1: collapsed onto one direction.
+    A 2-D W ([n_features, n_hidden]) is one instance.
+    """
+    Wt = as_weights(W)
+    s = check_set_size(Wt, set_size)
+    if s == 1:
+        raise ValueError("set_size must be at least 2 for a cosine between members, got 1")
+    U = _unit_members(Wt, s)
+    G = U @ U.transpose(-1, -2)  # [K, n_sets, s, s]
+    off = G.sum((-1, -2)) - G.diagonal(dim1=-2, dim2=-1).sum(-1)
+    return off / (s * (s - 1))
+
+
+def cross_set_cosines(W: ToyModel | torch.Tensor, set_size: int = 2) -> torch.Tensor:
+    """Mean cosine between members of set s and members of set t, [n_instances, n_sets, n_sets].
+
+    The diagonal (s = t) averages over all member pairs a, b including a = b, so it is (1 + (s-1) cos_s) / s
+    for a fully represented set; the off-diagonal entries are what the sets do to each other.
+    """
+    Wt = as_weights(W)
+    s = check_set_size(Wt, set_size)
+    U = _unit_members(Wt, s)
+    return torch.einsum("ksam,ktbm->kst", U, U) / (s * s)
+
+
+def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2, threshold: float = COLLAPSE_COSINE) -> torch.Tensor:
+    """How many sets have collapsed onto one direction, [n_instances] (long).
+
+    Set s counts when every pair of its members has cosine > threshold and both are represented
+    (||W_i|| > 0.1: a dropped set is not a collapsed one).
+    """
+    Wt = as_weights(W)
+    s = check_set_size(Wt, set_size)
+    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not -1.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be a cosine in (-1, 1), got {threshold!r}")
+    U = _unit_members(Wt, s)
+    G = U @ U.transpose(-1, -2)
+    norms = feature_norms(Wt).reshape(Wt.shape[0], -1, s)
+    ok = (G > threshold).flatten(-2).all(-1) & (norms > 0.1).all(-1)
+    return ok.sum(-1)
+
+
+def train_correlated(
+    model: ToyModel,
+    set_probability: ProbabilityLike,
+    relation: str = "correlated",
+    set_size: int = 2,
+    importance: ProbabilityLike = 1.0,
+    *,
+    steps: int | None = None,
+    batch_size: int = 1024,
+    lr: float | None = None,
+    seed: int = 0,
+    n_seeds: int = 1,
+    progress: bool | None = None,
+    threads: int | None = 1,
+    snapshot_every: int | None = None,
+) -> TrainResult:
+    """Train every instance of `model` in place on feature sets (data.generate_correlated_features); a TrainResult.
+
+    Like train_toy_model (same recipe, AdamW, best-of-k, evaluation on EVAL_BATCHES fresh batches,
+    snapshots), except for the data: features s * set_size .. s * set_size + set_size - 1 form set s, each
+    set is active with probability set_probability (scalar, [n_instances] or [n_instances, n_sets]), and
+    relation says what an active set does ("correlated": all members non-zero; "anticorrelated": exactly
+    one, chosen uniformly).  model.n_features must be a multiple of set_size.
+    Every best-of-k copy of an instance sees the same batches (common random numbers).
+    """
+    if not isinstance(model, ToyModel):
+        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_relation(relation)
+    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
+    check_parameters(model, ["W", "b"])
+    n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
+    s = check_set_size(model.W, set_size)
+    n_sets = n_feat // s
+    p = as_instance_feature_tensor("set_probability", set_probability, n_inst, n_sets, high=1.0, device=dev)
+    imp = as_instance_feature_tensor("importance", importance, n_inst, n_feat, vector="feature", device=dev)
+    if not torch.isfinite(imp).all():
+        raise ValueError("importance must be finite")
+    init_seed = int(np.random.SeedSequence((seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
+    W, b = toy_copies(model, n_seeds, init_seed)
+
+    def stream(data_seed: int):
+        g = torch.Generator(device=dev).manual_seed(data_seed)
+        return lambda: sample_feature_sets(p, relation, s, batch_size, g).to(model.W.dtype).repeat(n_seeds, 1, 1)
+
+    with torch_threads(threads, dev):
+        return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, n_seeds), stream, n_seeds=n_seeds,
+                   steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
+                   snapshot_every=snapshot_every, work_floats=8 * n_feat + 4 * n_hid)
+
