@@ -29,7 +29,8 @@ CONFIGS = {
 }
 
 
-def reference_training(n: int, m: int, k: int, p: torch.Tensor, imp: torch.Tensor, steps: int, seed: int = 0) -> ToyModel:
+def reference_training(n: int, m: int, k: int, p: torch.Tensor, imp: torch.Tensor, steps: int,
+                       seed: int = 0) -> ToyModel:
     """The paper's recipe, plainly: einsum + autograd + AdamW(1e-3), batch 1024, constant lr."""
     torch.manual_seed(seed)
     W = torch.nn.Parameter(torch.nn.init.xavier_normal_(torch.empty(k, n, m)))
@@ -84,7 +85,8 @@ def run(name: str, ref_steps: int) -> None:
         print(f" {i:8d}   {p[i]:7.4f}   {loss_ref[i]:.4e}   {loss_ours[i]:.4e}   {rel[i]:+7.2f}%")
     worst = rel.max().item()
     verdict = "OK" if worst <= 2.0 else "WORSE than the reference by more than 2%"
-    print(f"worst instance: {worst:+.2f}%  ({verdict}); total loss ref {loss_ref.sum():.4e}, ours {loss_ours.sum():.4e}")
+    print(f"worst instance: {worst:+.2f}%  ({verdict}); "
+          f"total loss ref {loss_ref.sum():.4e}, ours {loss_ours.sum():.4e}")
 
 
 def main() -> None:

@@ -16,7 +16,8 @@ from toymodel.experiments import basic_superposition, dimensionality_sweep
         (dict(n_features=0, n_hidden=2), "n_features must be a positive integer"),
         (dict(n_features=5, n_hidden=2, n_instances=-1), "n_instances"),
         (dict(n_features=5, n_hidden=2.5), "n_hidden"),
-        (dict(n_features=5, n_hidden=2, kind="relu"), r"kind must be one of \('relu_output', 'linear', 'relu_hidden'\)"),
+        (dict(n_features=5, n_hidden=2, kind="relu"),
+         r"kind must be one of \('relu_output', 'linear', 'relu_hidden'\)"),
     ],
 )
 def test_model_arguments(kwargs, match):

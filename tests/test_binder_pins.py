@@ -7,10 +7,10 @@ the pins; these tests keep the two copies from drifting apart.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 import re
 import stat
 import tomllib
-from pathlib import Path
 
 import pytest
 

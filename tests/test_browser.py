@@ -8,6 +8,10 @@ one slider explorer: a widget box holding a slider (`.widget-slider`) and an Out
 explorer's Output (its <img>/<canvas>/text) must change. An explorer that also holds a button (a
 "Retrain live" explorer: its slider only picks the next setting) must redraw once the button is clicked.
 
+A second case opens each notebook WITHOUT running it: every explorer cell (a stored widget-view output) must
+show a figure, not the bare text repr (JupyterLab renders the unsafe widget view only in trusted outputs and
+otherwise falls back to the bundle's image/png, the explorer's current frame).
+
 Needs Debian's chromium (/usr/bin/chromium, or $TOYMODEL_CHROMIUM) and the Python playwright package;
 `playwright install` is never used. Without them the test is skipped, or FAILS when $CI is set.
 One JupyterLab server (fresh config/data/runtime dirs, random port and token, autosave off, so the
@@ -20,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from pathlib import Path
 import shutil
 import signal
 import socket
@@ -27,9 +32,8 @@ import subprocess
 import sys
 import time
 import urllib.error
-import urllib.request
-from pathlib import Path
 from urllib.parse import quote
+import urllib.request
 
 import pytest
 
@@ -107,7 +111,9 @@ JS_FIGURE_SIGNATURE = """(el) => {
   const out = el.querySelector('.widget-output');
   if (!out) return '';
   const imgs = [...out.querySelectorAll('img')].map(i => i.src);
-  const canvases = [...out.querySelectorAll('canvas')].map(c => { try { return c.toDataURL(); } catch (e) { return ''; } });
+  const canvases = [...out.querySelectorAll('canvas')].map(c => {
+    try { return c.toDataURL(); } catch (e) { return ''; }
+  });
   return JSON.stringify([imgs, canvases, out.innerText]);
 }"""
 
@@ -306,6 +312,74 @@ def test_notebook_runs_and_sliders_redraw(path, request):
     )
 
 
+# Per explorer cell (given by its index among the notebook's cells): what its output area shows.
+JS_EXPLORER_CELLS = """(indices) => {
+  const cells = [...document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')];
+  return indices.map(i => {
+    const cell = cells[i];
+    if (!cell) return {found: false};
+    const area = cell.querySelector('.jp-OutputArea');
+    const imgs = area ? [...area.querySelectorAll('img')] : [];
+    return {found: true, figures: imgs.filter(im => im.complete && im.naturalWidth > 50).length,
+            mime: area ? [...area.querySelectorAll('.jp-OutputArea-output')].map(o => o.dataset.mimeType || '') : [],
+            text: area ? area.innerText.slice(0, 300) : ''};
+  });
+}"""
+
+
+def _explorer_cells(path: Path) -> list[int]:
+    """Indices (among all cells) of the code cells whose stored output is a widget view: the explorers."""
+    nb = json.loads(path.read_text())
+    return [i for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code" and any(
+        "application/vnd.jupyter.widget-view+json" in out.get("data", {}) for out in cell.get("outputs", []))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS or [None], ids=_ids)
+def test_unrun_notebook_shows_every_explorer_as_a_figure(path, request):
+    """Opened in JupyterLab and NOT run, every explorer cell shows its current frame as a picture.
+
+    JupyterLab 4 does not render saved widgets after a reopen (jupyterlab/jupyterlab#15361), and in an
+    untrusted notebook (one just opened) it skips the unsafe widget-view renderer and shows the best safe
+    type of the output's mime bundle: the explorers put their current frame there as image/png, so this
+    is a figure instead of the bare text repr.
+    """
+    if path is None:
+        pytest.fail(f"no notebooks found in {NB_DIR}")
+    lab = request.getfixturevalue("lab")
+    browser = request.getfixturevalue("browser")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    stem = path.stem
+    rel = path.relative_to(lab.root).as_posix()
+    indices = _explorer_cells(path)
+    assert indices, f"{stem}: no explorer cell (a stored widget-view output) in the committed notebook"
+    n_cells = len(json.loads(path.read_text())["cells"])
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    try:
+        page.goto(f"{lab.url}/lab/workspaces/bt-open-{quote(stem)}/tree/{quote(rel)}?token={lab.token}")
+        page.wait_for_function(
+            "n => document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell')"
+            ".length === n", arg=n_cells, timeout=120_000)
+        try:
+            page.wait_for_function(f"(idx) => ({JS_EXPLORER_CELLS})(idx).every(c => c.figures > 0)",
+                                   arg=indices, timeout=30_000, polling=250)
+        except Exception:
+            pass  # reported below, cell by cell
+        shown = page.evaluate(JS_EXPLORER_CELLS, indices)
+        page.screenshot(path=str(ARTIFACTS / f"{stem}-unrun.png"), full_page=True)
+    finally:
+        try:
+            context.close()
+        finally:
+            lab.shutdown_kernels_of(rel)
+    bad = [(i, s) for i, s in zip(indices, shown) if not s.get("found") or s.get("figures", 0) < 1]
+    assert not bad, f"{stem}: explorer cells that show no figure before any cell ran: " + "; ".join(
+        f"cell {i}: {s.get('mime')} {s.get('text', '')[:120]!r}" for i, s in bad)
+    print(f"{stem}: {len(indices)} explorer cell(s), each shows a figure before any cell ran "
+          f"(rendered as {sorted({m for s in shown for m in s['mime']})})")
+
+
 def _shot(page, stem: str, what: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{stem}-{what}.png"), full_page=True)
 
@@ -331,7 +405,8 @@ def _run_notebook_in_lab(page, lab: Lab, rel: str, stem: str) -> None:
     page.get_by_role("menuitem", name="Run", exact=True).click()
     page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
     try:
-        page.wait_for_function(JS_RUN_FINISHED, arg=[ERROR_OUTPUTS, STDERR_OUTPUTS], timeout=RUN_TIMEOUT_S * 1000, polling=500)
+        page.wait_for_function(JS_RUN_FINISHED, arg=[ERROR_OUTPUTS, STDERR_OUTPUTS], timeout=RUN_TIMEOUT_S * 1000,
+                               polling=500)
         status.get_by_text("Idle").wait_for(timeout=60_000)
     except PWTimeout:
         _shot(page, stem, "timeout")

@@ -4,7 +4,12 @@ import pytest
 import torch
 
 from toymodel.computation import (
-    AbsValueModel, _signed, abs_loss_and_grads, evaluate_abs_loss, signed_features, train_abs_model,
+    AbsValueModel,
+    _signed,
+    abs_loss_and_grads,
+    evaluate_abs_loss,
+    signed_features,
+    train_abs_model,
 )
 from toymodel.experiments import computation_sweep
 from toymodel.neurons import n_monosemantic, normalize_neurons, paired_features

@@ -21,8 +21,13 @@ import torch  # noqa: E402
 import toymodel  # noqa: E402
 from toymodel import visualize as viz  # noqa: E402
 from toymodel import widgets as tw  # noqa: E402
-from toymodel.experiments import (FEATURE_GEOMETRY_FILE, feature_geometry_densities, feature_geometry_run,  # noqa: E402
-                                  load_feature_geometry, small_polytopes)
+from toymodel.experiments import (  # noqa: E402
+    FEATURE_GEOMETRY_FILE,
+    feature_geometry_densities,
+    feature_geometry_run,
+    load_feature_geometry,
+    small_polytopes,
+)
 from toymodel.geometry import nearest_fraction, share_near_fractions, tegum_factors  # noqa: E402
 from toymodel.metrics import dimensions_per_feature, feature_dimensionality, feature_norms  # noqa: E402
 
@@ -157,8 +162,8 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
         raise AssertionError("a slider move trained a model")
 
     monkeypatch.setattr(tw, "train_toy_model", boom)
-    ex = tw.geometry_explorer(geo, prerender=False)
-    assert ex.n_renders == 1
+    ex = tw.geometry_explorer(geo)
+    assert ex.n_renders == len(geo)  # every setting drawn once, when it was built: the browser picks the frame
     assert repr(ex) == "GeometryExplorer(ReLU output, 400 features → 30 hidden, 20 densities, view='histogram')"
     assert ex.index == FRACTIONS and "pentagons" in ex.title and "square antiprism" in ex.title
     first = ex.output.outputs[0]["data"]["image/png"]

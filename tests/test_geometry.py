@@ -6,8 +6,17 @@ import numpy as np
 import pytest
 import torch
 
-from toymodel.geometry import (FRACTIONS, fraction_values, geometry_graph, nearest_fraction, pairwise_angles,
-                               share_near_fractions, tegum_factors, thomson, thomson_energy)
+from toymodel.geometry import (
+    FRACTIONS,
+    fraction_values,
+    geometry_graph,
+    nearest_fraction,
+    pairwise_angles,
+    share_near_fractions,
+    tegum_factors,
+    thomson,
+    thomson_energy,
+)
 from toymodel.metrics import feature_dimensionality
 
 

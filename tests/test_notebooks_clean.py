@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
+import re
 
 import pytest
 
@@ -21,9 +21,10 @@ EXPECTED = [
     "02_sparse_vs_dense.ipynb",
     "03_feature_importance.ipynb",
     "04_dimensionality_sweep.ipynb",
-    "05_phase_diagram.ipynb",  # 05-07: the optional "going further" notebooks
+    "05_phase_diagram.ipynb",  # 05-08: the optional "going further" notebooks
     "06_feature_geometry.ipynb",
     "07_privileged_basis.ipynb",
+    "08_correlated_features.ipynb",
 ]
 RERUN = "re-execute it with: python tools/run_notebooks.py"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

@@ -4,12 +4,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from matplotlib import colormaps  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
-from matplotlib import colormaps  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
 
 from toymodel import visualize as viz  # noqa: E402
 from toymodel.experiments import basic_superposition, dimensionality_sweep  # noqa: E402

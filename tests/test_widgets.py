@@ -1,10 +1,18 @@
-"""Tests for toymodel.widgets: sliders redraw the right precomputed model, instantly, without training."""
+"""Tests for toymodel.widgets: sliders show the right precomputed model, without training and without a kernel.
+
+Every explorer draws all its frames when it is built and nests ipywidgets Stacks that follow the sliders
+through jslinks (in the browser). `follow_links` below does what those jslinks do, so these tests check
+what a browser with no kernel would show (the saved widget state), next to what Python reports.
+"""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 import base64  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 import ipywidgets as widgets  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
@@ -48,6 +56,27 @@ def no_training(monkeypatch):
     monkeypatch.setattr(toymodel.experiments, "train_toy_model", boom)
 
 
+def follow_links(explorer) -> widgets.Output:
+    """The Output a browser with no kernel shows: descend the Stacks as the jslinks from the sliders pick."""
+    links = {(lk.target[0].model_id): lk for lk in explorer.links}
+    node = explorer.children[-1]
+    while isinstance(node, widgets.Stack):
+        link = links[node.model_id]
+        slider, trait = link.source
+        assert link.target[1] == "selected_index" and slider in explorer.sliders
+        node = node.children[getattr(slider, trait)]
+    assert isinstance(node, widgets.Output)
+    return node
+
+
+def png_of(output: widgets.Output) -> bytes:
+    (out,) = output.outputs
+    assert out["output_type"] == "display_data"
+    png = base64.b64decode(out["data"]["image/png"])
+    assert png.startswith(b"\x89PNG")
+    return png
+
+
 def shown_png(explorer) -> bytes:
     (out,) = explorer.output.outputs
     assert out["output_type"] == "display_data"
@@ -58,7 +87,7 @@ def shown_png(explorer) -> bytes:
 
 def test_sparsity_slider_is_ordered_dense_to_sparse_and_labelled(sweep):
     ex = tw.sparsity_explorer(sweep)
-    assert isinstance(ex, widgets.VBox) and ex.output in ex.children and ex.slider in ex.children
+    assert isinstance(ex, widgets.VBox) and ex.stack in ex.children and ex.slider in ex.children
     assert isinstance(ex.slider, widgets.SelectionSlider)
     assert ex.slider.continuous_update is False
     labels = [label for label, _ in ex.slider.options]
@@ -70,23 +99,23 @@ def test_sparsity_slider_is_ordered_dense_to_sparse_and_labelled(sweep):
 
 @pytest.mark.parametrize("view", ["both", "embedding", "norms", "wtw"])
 def test_moving_the_slider_shows_the_chosen_instance(sweep, no_training, view):
-    ex = tw.sparsity_explorer(sweep, view=view, prerender=False)
+    ex = tw.sparsity_explorer(sweep, view=view, prerender=False)  # prerender is ignored: all frames drawn
+    assert ex.n_renders == 4
     first = shown_png(ex)
     for k in (2, 3, 0):
         ex.slider.value = k
         assert ex.index == k
         assert sweep.label(k) in ex.title
         png = shown_png(ex)
-        assert png != first
+        assert png != first and png_of(follow_links(ex)) == png  # the browser's pick is the same frame
         first = png
-    assert ex.n_renders == 4
-    ex.slider.value = 2  # seen before: from the cache, no new figure
-    assert ex.n_renders == 4 and sweep.label(2) in ex.title
+    ex.slider.value = 2
+    assert ex.n_renders == 4 and sweep.label(2) in ex.title  # a move never draws
     assert plt.get_fignums() == []  # nothing leaks into pyplot
 
 
 def test_prerender_draws_everything_up_front(sweep, no_training):
-    ex = tw.sparsity_explorer(sweep)  # 4 settings: prerendered by default
+    ex = tw.sparsity_explorer(sweep)
     assert ex.n_renders == 4
     for _, k in ex.slider.options:
         ex.slider.value = k
@@ -145,7 +174,7 @@ def test_hidden_size_explorer(dims, no_training):
 
 def test_retrain_button_trains_only_on_click():
     ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
-    assert ex.model is None and ex.output.outputs == ()
+    assert ex.model is None and ex.output.outputs == () and not ex.KERNEL_FREE
     ex.slider.value = 0.5  # moving the slider does not train
     assert ex.model is None and "Retrain" in ex.status.value
     threads = torch.get_num_threads()
@@ -170,3 +199,155 @@ def test_explorers_open_on_an_informative_setting(grid, dims, no_training):
     assert hx.m_slider.value == 2 and hx.index == dims[2].nearest(density=0.1)
     first = tw.hidden_size_explorer(dims, n_hidden=None, density=None)
     assert first.m_slider.value == min(dims)
+
+
+# ------------------------------------------------------------------ kernel-free: the browser picks the frame
+
+
+def _positions(slider):
+    if isinstance(slider, widgets.IntSlider):
+        return list(range(slider.min, slider.max + 1)), "value"
+    return list(range(len(slider.options))), "index"
+
+
+@pytest.mark.parametrize("make", ["importance", "hidden_size"])
+def test_every_slider_setting_has_its_frame_in_the_saved_stacks(grid, dims, no_training, make):
+    ex = tw.importance_explorer(grid) if make == "importance" else tw.hidden_size_explorer(dims)
+    n = ex.n_renders
+    a, b = ex.sliders
+    (pa, ta), (pb, tb) = _positions(a), _positions(b)
+    assert n == len(pa) * len(pb)  # every setting drawn once, when the explorer was built
+    seen = set()
+    for i in pa:
+        for j in pb:
+            setattr(a, ta, i)
+            setattr(b, tb, j)
+            png = shown_png(ex)
+            assert png_of(follow_links(ex)) == png  # what the jslinks show = what Python selected
+            assert ex.output is follow_links(ex)
+            seen.add(png)
+    assert len(seen) == n and ex.n_renders == n  # distinct frames, none drawn on a move
+
+
+def test_saved_widget_state_alone_holds_frames_and_links(sweep):
+    from ipywidgets.embed import embed_data
+
+    ex = tw.sparsity_explorer(sweep)
+    state = embed_data(views=[ex])["manager_state"]["state"]
+    ours = f"IPY_MODEL_{ex.slider.model_id}"  # (the state holds every live widget, other tests' too)
+    links = [m for m in state.values() if m["model_name"] == "LinkModel" and m["state"]["source"][0] == ours]
+    assert len(links) == 1
+    source, target = links[0]["state"]["source"], links[0]["state"]["target"]
+    assert source == [f"IPY_MODEL_{ex.slider.model_id}", "index"]
+    assert target == [f"IPY_MODEL_{ex.stack.model_id}", "selected_index"]
+    frames = [state[c.removeprefix("IPY_MODEL_")] for c in state[ex.stack.model_id]["state"]["children"]]
+    pngs = {o["data"]["image/png"] for m in frames for o in m["state"]["outputs"]}
+    assert len(pngs) == 4  # all four frames are in the state: no kernel needed to show any of them
+    assert state[ex.stack.model_id]["state"]["selected_index"] == ex.slider.index
+
+
+def test_mime_bundle_carries_the_current_frame_as_png(sweep):
+    """JupyterLab renders the (unsafe) widget view only in trusted outputs; untrusted, e.g. a notebook just
+    opened, it falls back to the best safe type: image/png here, instead of the bare text repr."""
+    ex = tw.sparsity_explorer(sweep)
+    bundle = ex._repr_mimebundle_()
+    assert set(bundle) == {"text/plain", "application/vnd.jupyter.widget-view+json", "image/png"}
+    assert base64.b64decode(bundle["image/png"]) == shown_png(ex)
+    assert bundle["text/plain"] == repr(ex)
+    ex.slider.value = 2
+    assert base64.b64decode(ex._repr_mimebundle_()["image/png"]) == shown_png(ex)
+
+
+def test_frames_are_deterministic_palette_pngs(sweep):
+    import io
+
+    from PIL import Image
+
+    a, b = tw.sparsity_explorer(sweep), tw.sparsity_explorer(sweep)
+    assert shown_png(a) == shown_png(b)
+    assert Image.open(io.BytesIO(shown_png(a))).mode == "P"  # palette: a quarter of an RGB PNG
+
+
+def test_too_many_settings_are_thinned_to_max_frames(grid, no_training, monkeypatch):
+    monkeypatch.setattr(tw.Explorer, "MAX_FRAMES", 4)
+    ex = tw.importance_explorer(grid, decay=0.7, density=0.3)  # 2 decays x 3 densities = 6 > 4
+    assert ex.n_renders == 4
+    assert [v for _, v in ex.decay_slider.options] == [1.0, 0.7]
+    densities = [v for _, v in ex.density_slider.options]
+    assert len(densities) == 2 and any(v == pytest.approx(0.3) for v in densities)  # kept the start value
+    assert ex.index == grid.nearest(decay=0.7, density=0.3)
+    assert repr(ex).endswith("2 decays x 2 densities)")
+
+
+def test_retrain_button_degrades_without_a_kernel():
+    ex = tw.retrain_button(density=0.1, steps=50)
+    assert "needs a running kernel" in ex.status.value  # what a saved notebook / the static edition shows
+    assert base64.b64decode(ex._repr_mimebundle_()["image/png"]) == shown_png(ex)
+
+
+# ------------------------------------------------------------- issue 9, item 8: widgets and bad input
+
+
+def test_retrain_error_does_not_leave_training_up(monkeypatch):
+    ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
+
+    def diverge(*args, **kwargs):
+        raise FloatingPointError("training diverged")
+
+    monkeypatch.setattr(tw, "train_toy_model", diverge)
+    with pytest.raises(FloatingPointError):
+        ex.retrain()
+    assert "training…" not in ex.status.value and "training failed" in ex.status.value
+    assert "diverged" in ex.status.value and not ex.button.disabled and ex.model is None
+
+
+def test_redraw_before_any_training_says_what_to_do():
+    ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
+    ex.redraw()  # was a bare AssertionError
+    (out,) = ex.output.outputs
+    assert "press Retrain live" in out["text"] and ex.model is None
+
+
+@pytest.mark.parametrize("bad", [float("nan"), -0.1, float("inf")])
+def test_nan_or_negative_start_values_are_refused(grid, dims, sweep, bad):
+    with pytest.raises(ValueError, match="decay"):
+        tw.importance_explorer(grid, decay=bad)
+    with pytest.raises(ValueError, match="density"):
+        tw.importance_explorer(grid, density=bad)
+    with pytest.raises(ValueError, match="n_hidden"):
+        tw.hidden_size_explorer(dims, n_hidden=bad)
+    with pytest.raises(ValueError, match="density"):
+        tw.hidden_size_explorer(dims, density=bad)
+    with pytest.raises(ValueError, match="density"):
+        tw.retrain_button(density=bad)
+    with pytest.raises(ValueError, match="value"):
+        tw.SparsityExplorer(sweep, value=-1)
+
+
+def test_zero_density_and_bad_steps_are_refused(grid):
+    with pytest.raises(ValueError, match="density"):
+        tw.importance_explorer(grid, density=0.0)  # a log slider: 0 has no place on it
+    with pytest.raises(ValueError, match="steps"):
+        tw.retrain_button(steps=0)
+
+
+# ------------------------------------------------------------------------------ the executed notebooks
+
+NB_DIR = Path(os.environ.get("TOYMODEL_NOTEBOOKS_DIR", Path(__file__).resolve().parent.parent / "notebooks"))
+NOTEBOOK_LIMIT_BYTES = 3 * 10**6
+
+
+@pytest.mark.parametrize("path", sorted(NB_DIR.glob("*.ipynb")), ids=lambda p: p.stem)
+def test_executed_notebooks_are_small_and_their_explorers_carry_a_picture(path):
+    """Each notebook file <= 3 MB (its explorers' frames included), and every explorer output has its
+    current frame as image/png (what JupyterLab shows before any cell has run). Re-execute the notebook
+    (tools/run_notebooks.py) if this fails after a change to the explorers."""
+    assert path.stat().st_size <= NOTEBOOK_LIMIT_BYTES, f"{path.name}: {path.stat().st_size / 1e6:.2f} MB > 3 MB"
+    nb = json.loads(path.read_text())
+    views = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
+             if "application/vnd.jupyter.widget-view+json" in o.get("data", {})]
+    assert views, f"{path.name}: no explorer output"
+    for out in views:
+        assert "image/png" in out["data"], f"{path.name}: an explorer output without image/png: " \
+                                           f"{out['data']['text/plain']}"
+        assert base64.b64decode(out["data"]["image/png"]).startswith(b"\x89PNG")

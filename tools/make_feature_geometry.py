@@ -12,9 +12,9 @@ tests/test_feature_geometry.py reruns a slice of it and compares it with the shi
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 import time
-from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 

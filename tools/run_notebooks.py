@@ -23,16 +23,16 @@ import asyncio
 import hashlib
 import json
 import os
+from pathlib import Path
 import re
 import sys
 import time
-from pathlib import Path
 
-import nbformat
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
 NB_DIR = REPO / "notebooks"

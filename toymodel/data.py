@@ -15,7 +15,8 @@ import torch
 from .validate import check_in_range, check_memory, check_positive_int, holds_bool
 
 __all__ = [
-    "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features", "geometric_importance",
+    "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features",
+    "geometric_importance",
     "sparse_from_uniform", "RELATIONS", "generate_correlated_features", "check_relation", "sample_feature_sets",
 ]
 
@@ -39,7 +40,8 @@ def as_instance_feature_tensor(
 
     Accepted shapes: scalar, a vector ([n_instances] when vector="instance", as for densities
     in a sweep; [n_features] when vector="feature", as for an importance profile),
-    [n_instances, n_features], and (one profile shared by all instances) [1, n_features].  Every entry must lie in [low, high] and not be NaN;
+    [n_instances, n_features], and (one profile shared by all instances) [1, n_features].  Every entry must
+    lie in [low, high] and not be NaN;
     otherwise a ValueError names `name` and the allowed values.
     """
     if holds_bool(value):

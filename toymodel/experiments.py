@@ -14,8 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 import math
+from pathlib import Path
 import zipfile
 
 import numpy as np
@@ -24,13 +24,29 @@ import torch
 from .computation import AbsValueModel, train_abs_model
 from .correlated import train_correlated
 from .data import check_relation, density_sweep, geometric_importance
-from .validate import check_finite, check_in_range, check_positive_int, check_seed, holds_bool
 from .metrics import feature_dimensionality, n_represented
 from .model import ToyModel, xavier_normal
 from .phase import (
-    CANDIDATES, candidate_losses, classify_candidate, classify_phase, theoretical_candidate, theoretical_phase,
+    CANDIDATES,
+    candidate_losses,
+    classify_candidate,
+    classify_phase,
+    theoretical_candidate,
+    theoretical_phase,
 )
 from .train import TrainResult, evaluate_loss, train_toy_model
+from .validate import check_finite, check_in_range, check_positive_int, check_seed, holds_bool
+
+__all__ = [
+    "AbsSweep", "basic_superposition", "COMPUTATION_DENSITIES", "computation_sweep", "CORRELATED_DENSITIES",
+    "correlated_features", "digons_init", "dimensionality_sweep", "EVAL_BATCH", "feature_geometry_densities",
+    "FEATURE_GEOMETRY_FILE", "feature_geometry_run", "feature_importance", "GEOMETRY_ENTRIES",
+    "GEOMETRY_N_DENSITIES", "GEOMETRY_P_MIN", "GEOMETRY_SEEDS", "GeometryRun", "learning_dynamics",
+    "load_feature_geometry", "NONUNIFORM_EVAL_BATCH", "NONUNIFORM_EVAL_SEEDS", "NONUNIFORM_RATIOS",
+    "nonuniform_superposition", "NonUniformRun", "PAPER_DENSITIES", "pentagon_init", "PHASE_DEFAULTS",
+    "phase_diagram", "PhaseDiagram", "privileged_basis", "PRIVILEGED_DENSITIES", "RESULTS_DIR", "run_sweep",
+    "save_feature_geometry", "seeds_for", "SetSweep", "small_polytopes", "sparse_vs_dense", "Sweep", "TrainingRun"
+]
 
 
 def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
@@ -161,7 +177,8 @@ def basic_superposition(
     """
     d = _densities(densities, n_densities, p_min)
     imp = geometric_importance(n_features, importance_decay)
-    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps, progress=progress)
+    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps,
+                     progress=progress)
 
 
 def sparse_vs_dense(
@@ -182,7 +199,8 @@ def sparse_vs_dense(
     """
     d = _densities(densities, 7, 0.001)
     imp = geometric_importance(n_features, importance_decay)
-    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps, progress=progress)
+    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps,
+                     progress=progress)
 
 
 def feature_importance(
@@ -268,7 +286,8 @@ class PhaseDiagram:
     ratio:   [n_r] importance of the extra (last) feature relative to the others (which have importance 1).
     density: [n_p] feature probability p = 1 - S of every feature.
     model:   the batched ToyModel (n_features -> n_features - 1), each instance the best of n_seeds.
-    loss:    [n_r, n_p] trained loss, on 8 x EVAL_BATCH fresh samples; candidate_loss [n_r, n_p, n_candidates] closed forms.
+    loss:    [n_r, n_p] trained loss, on 8 x EVAL_BATCH fresh samples;
+    candidate_loss: [n_r, n_p, n_candidates] closed forms.
     phase, candidate:                  [n_r, n_p] of the trained models (phase.classify_phase / classify_candidate).
     theory_phase, theory_candidate:    [n_r, n_p] of the best closed-form candidate.
     """
@@ -326,7 +345,8 @@ class PhaseDiagram:
         return f"r = {float(self.ratio[i]):.3g}, p = {p:.3g} (S = {1 - p:.3g})"
 
 
-def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, low: float, high: float) -> torch.Tensor:
+def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, low: float,
+              high: float) -> torch.Tensor:
     if values is None:
         check_positive_int(f"n_{name}", n)
         return torch.logspace(torch.log10(torch.tensor(low)), torch.log10(torch.tensor(high)), n)
@@ -344,7 +364,10 @@ def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, 
 
 
 EVAL_BATCH = 8192  # PhaseDiagram.loss: measured on 8 x 8192 fresh samples
-PHASE_DEFAULTS = {2: {"steps": 2000, "batch_size": 256, "n_seeds": 6}, 3: {"steps": 1000, "batch_size": 2048, "n_seeds": 4}}
+PHASE_DEFAULTS = {  # measured: see notebooks/README.md, "Why the phase diagram's defaults"
+    2: {"steps": 2000, "batch_size": 256, "n_seeds": 6},
+    3: {"steps": 1000, "batch_size": 2048, "n_seeds": 4},
+}
 
 
 def phase_diagram(

@@ -18,8 +18,8 @@ Apply the same look to your own figures with `use_style()` or `with style(): ...
 
 from . import core, correlated, geometry, neurons, phase
 from .core import *  # noqa: F401,F403
-from .correlated import *  # noqa: F401,F403
 from .core import MISSING, _sweep_config  # noqa: F401  (used by toymodel.widgets)
+from .correlated import *  # noqa: F401,F403
 from .geometry import *  # noqa: F401,F403
 from .neurons import *  # noqa: F401,F403
 from .neurons import _neuron_model  # noqa: F401  (used by toymodel.widgets)
