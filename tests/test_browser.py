@@ -275,6 +275,26 @@ def browser(lab):
         pw.stop()
 
 
+def _offline_context(browser):
+    """A browser context in which every request that would leave the machine is blocked (as in a workshop room
+    without internet): only 127.0.0.1 / localhost and data:/blob: URLs go through. Returns (context, blocked)."""
+    from urllib.parse import urlparse
+
+    blocked: list[str] = []
+
+    def route(r):
+        url = r.request.url
+        if url.startswith(("data:", "blob:")) or urlparse(url).hostname in ("127.0.0.1", "localhost"):
+            r.continue_()
+        else:
+            blocked.append(url)
+            r.abort()
+
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.route("**/*", route)
+    return context, blocked
+
+
 def _ids(p: Path | None) -> str:
     return p.stem if p is not None else "no-notebooks"
 
@@ -296,7 +316,7 @@ def test_notebook_runs_and_sliders_redraw(path, request):
     rel = path.relative_to(lab.root).as_posix()
     digest_before = hashlib.sha256(path.read_bytes()).hexdigest()
 
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context, blocked = _offline_context(browser)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
@@ -310,6 +330,7 @@ def test_notebook_runs_and_sliders_redraw(path, request):
     assert hashlib.sha256(path.read_bytes()).hexdigest() == digest_before, (
         f"{path.name} was rewritten on disk while the browser ran it (autosave must stay off)"
     )
+    print(f"{stem}: ran with every off-machine request blocked ({len(blocked)} blocked)")
 
 
 # Per explorer cell (given by its index among the notebook's cells): what its output area shows.
@@ -353,7 +374,7 @@ def test_unrun_notebook_shows_every_explorer_as_a_figure(path, request):
     indices = _explorer_cells(path)
     assert indices, f"{stem}: no explorer cell (a stored widget-view output) in the committed notebook"
     n_cells = len(json.loads(path.read_text())["cells"])
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context, blocked = _offline_context(browser)
     page = context.new_page()
     page.set_default_timeout(60_000)
     try:
@@ -377,7 +398,8 @@ def test_unrun_notebook_shows_every_explorer_as_a_figure(path, request):
     assert not bad, f"{stem}: explorer cells that show no figure before any cell ran: " + "; ".join(
         f"cell {i}: {s.get('mime')} {s.get('text', '')[:120]!r}" for i, s in bad)
     print(f"{stem}: {len(indices)} explorer cell(s), each shows a figure before any cell ran "
-          f"(rendered as {sorted({m for s in shown for m in s['mime']})})")
+          f"(rendered as {sorted({m for s in shown for m in s['mime']})}); off-machine requests blocked: "
+          f"{len(blocked)}")
 
 
 def _shot(page, stem: str, what: str) -> None:

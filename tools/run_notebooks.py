@@ -94,9 +94,25 @@ def _renumber_widget_ids(nb: nbformat.NotebookNode, stem: str) -> nbformat.Noteb
             view = out.get("data", {}).get(WIDGET_VIEW)
             if view and "model_id" in view:
                 visit(view["model_id"])
+    # Models nothing displays (e.g. the jslinks between sliders and stacks) often differ only in the models
+    # they point to: name those by their place in the order so far, so that ties do not fall to the random ids.
+    # A model not yet numbered is named by its own content, recursively (a cycle is cut with "~").
+    def content_key(model_id: str, seen: frozenset[str] = frozenset()) -> str:
+        body = json.dumps(state.get(model_id), sort_keys=True)
+
+        def name(m: re.Match) -> str:
+            ref = m.group(0)
+            if ref in ordered:
+                return f"#{ordered.index(ref)}"
+            return "~" if ref in seen or ref == model_id else "{" + content_key(ref, seen | {model_id}) + "}"
+        return id_pattern.sub(name, body)
+
     rest = [i for i in ids if i not in ordered]
-    for model_id in sorted(rest, key=lambda i: (id_pattern.sub("", json.dumps(state.get(i), sort_keys=True)), i)):
-        visit(model_id)
+    referenced = {ref for i in rest for ref in re.findall(r"IPY_MODEL_(\w+)", json.dumps(state.get(i, {})))}
+    roots = [i for i in rest if i not in referenced]  # numbered first; what they point to follows depth-first
+    for group in (roots, rest):
+        for model_id in sorted(group, key=lambda i: (content_key(i), i)):
+            visit(model_id)
     text = json.dumps(nb, sort_keys=True)
     mapping = {old: hashlib.md5(f"{stem}:{k}".encode()).hexdigest() for k, old in enumerate(ordered)}
     text = id_pattern.sub(lambda m: mapping[m.group(0)], text)
