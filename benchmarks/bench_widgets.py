@@ -55,7 +55,7 @@ def main() -> None:
     grid = experiments.feature_importance(progress=False)
     measure("importance_explorer", lambda: widgets.importance_explorer(grid))
     dims = experiments.dimensionality_sweep(progress=False)
-    measure("hidden_size_explorer", lambda: widgets.hidden_size_explorer(dims))
+    measure("hidden_size_explorer", lambda: widgets.hidden_size_explorer(dims, density=0.3))
     d2 = experiments.phase_diagram(2, progress=False)
     measure("phase_explorer 2->1", lambda: widgets.phase_explorer(d2, ratio=1.0, density=0.3))
     d3 = experiments.phase_diagram(3, n_ratios=10, n_densities=10, progress=False)
@@ -66,6 +66,14 @@ def main() -> None:
     rh = experiments.privileged_basis(progress=False)
     measure("neuron_explorer", lambda: widgets.neuron_explorer(rh))
     measure("neuron_explorer |x|", lambda: widgets.neuron_explorer(ab))
+    nu = experiments.nonuniform_superposition(progress=False)  # notebook 08, as its cells call them
+    measure("ratio_explorer", lambda: widgets.ratio_explorer(nu, ratio=4.0))
+    anti2 = experiments.correlated_features("anticorrelated", progress=False)
+    corr3 = experiments.correlated_features("correlated", n_pairs=3, progress=False)
+    sets = {"2 anticorrelated pairs": anti2, "3 correlated pairs": corr3}
+    measure("set_explorer", lambda: widgets.set_explorer(sets, name="3 correlated pairs", density=0.05))
+    run = experiments.learning_dynamics(progress=False)
+    measure("training_scrubber", lambda: widgets.training_scrubber(run, every=8, step=1440, until=3200))
 
 
 if __name__ == "__main__":
