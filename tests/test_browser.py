@@ -295,6 +295,14 @@ def _offline_context(browser):
     return context, blocked
 
 
+def _setup(path: Path | None, request) -> tuple["Lab", object, str]:
+    """The shared JupyterLab server and browser for one notebook's test, and the notebook's name."""
+    if path is None:
+        pytest.fail(f"no notebooks found in {NB_DIR}")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return request.getfixturevalue("lab"), request.getfixturevalue("browser"), path.stem
+
+
 def _ids(p: Path | None) -> str:
     return p.stem if p is not None else "no-notebooks"
 
@@ -305,12 +313,7 @@ def test_notebooks_found():
 
 @pytest.mark.parametrize("path", NOTEBOOKS or [None], ids=_ids)
 def test_notebook_runs_and_sliders_redraw(path, request):
-    if path is None:
-        pytest.fail(f"no notebooks found in {NB_DIR}")
-    lab = request.getfixturevalue("lab")
-    browser = request.getfixturevalue("browser")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    stem = path.stem
+    lab, browser, stem = _setup(path, request)
     for old in ARTIFACTS.glob(f"{stem}-*.png"):
         old.unlink()
     rel = path.relative_to(lab.root).as_posix()
@@ -364,12 +367,7 @@ def test_unrun_notebook_shows_every_explorer_as_a_figure(path, request):
     type of the output's mime bundle: the explorers put their current frame there as image/png, so this
     is a figure instead of the bare text repr.
     """
-    if path is None:
-        pytest.fail(f"no notebooks found in {NB_DIR}")
-    lab = request.getfixturevalue("lab")
-    browser = request.getfixturevalue("browser")
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    stem = path.stem
+    lab, browser, stem = _setup(path, request)
     rel = path.relative_to(lab.root).as_posix()
     indices = _explorer_cells(path)
     assert indices, f"{stem}: no explorer cell (a stored widget-view output) in the committed notebook"

@@ -189,12 +189,17 @@ def test_nonuniform_two_families():
     assert run.random_W.shape == (2, 1, 5, 2) and run.digon_fraction().shape == (1,)
 
 
-def test_critical_ratio_interpolates():
+def _tiny_nonuniform_run() -> NonUniformRun:
+    """Three ratios (1, 2, 4) with hand-set losses: the pentagon lower at 1 and 2, the digons at 4."""
     r = torch.tensor([1.0, 2.0, 4.0])
     W = {"pentagon": pentagon_init(5).expand(3, 5, 2), "digons": digons_init().expand(3, 5, 2)}
-    run = NonUniformRun(0.05, r, W, {"pentagon": torch.tensor([1.0, 2.0, 3.0]),
-                                     "digons": torch.tensor([3.0, 3.0, 2.0])},
-                        torch.tensor([4.0]), digons_init().expand(4, 1, 5, 2), torch.zeros(4, 1), 10)
+    return NonUniformRun(0.05, r, W, {"pentagon": torch.tensor([1.0, 2.0, 3.0]),
+                                      "digons": torch.tensor([3.0, 3.0, 2.0])},
+                         torch.tensor([4.0]), digons_init().expand(4, 1, 5, 2), torch.zeros(4, 1), 10)
+
+
+def test_critical_ratio_interpolates():
+    run = _tiny_nonuniform_run()
     assert run.critical_ratio() == pytest.approx(2 * 2 ** 0.5, rel=1e-6)  # halfway in log ratio
     assert run.digon_fraction().tolist() == [1.0] and run.seeds_needed().tolist() == [1.0]
     run.random_W = torch.cat([digons_init().expand(1, 1, 5, 2), pentagon_init(5).expand(3, 1, 5, 2)])
@@ -271,11 +276,7 @@ def test_explorers(anti, corr, dyn):
 def test_ratio_explorer_and_family_plot():
     import matplotlib.pyplot as plt
 
-    r = torch.tensor([1.0, 2.0, 4.0])
-    W = {"pentagon": pentagon_init(5).expand(3, 5, 2), "digons": digons_init().expand(3, 5, 2)}
-    run = NonUniformRun(0.05, r, W, {"pentagon": torch.tensor([1.0, 2.0, 3.0]),
-                                     "digons": torch.tensor([3.0, 3.0, 2.0])},
-                        torch.tensor([4.0]), digons_init().expand(4, 1, 5, 2), torch.zeros(4, 1), 10)
+    run = _tiny_nonuniform_run()
     e = ratio_explorer(run, ratio=4.0)
     assert e.index == 2 and "lower loss here: two digons" in e.title and e.n_renders == 3
     fig = plot_family_losses(run)
