@@ -27,14 +27,14 @@ def test_model_arguments(kwargs, match):
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, math.nan, [0.5, 2.0], "dense"])
 def test_probability_outside_0_1_or_nan(p):
-    with pytest.raises(ValueError, match="feature_probability"):
+    with pytest.raises(ValueError, match="density"):
         generate_sparse_features(8, 5, p, n_instances=2)
-    with pytest.raises(ValueError, match="feature_probability"):
+    with pytest.raises(ValueError, match="density"):
         train_toy_model(ToyModel(5, 2, n_instances=2), p, steps=1)
 
 
 def test_probability_of_the_wrong_shape():
-    with pytest.raises(ValueError, match=r"feature_probability has shape \(3,\).*\[n_instances\]=\[2\]"):
+    with pytest.raises(ValueError, match=r"density has shape \(3,\).*\[n_instances\]=\[2\]"):
         train_toy_model(ToyModel(5, 2, n_instances=2), [0.1, 0.2, 0.3], steps=1)
 
 

@@ -122,11 +122,11 @@ def test_training_is_deterministic():
 
 @pytest.mark.parametrize("kwargs, name", [
     ({"steps": 0}, "steps"), ({"n_seeds": 0}, "n_seeds"), ({"lr": -1.0}, "lr"), ({"batch_size": 0}, "batch_size"),
-    ({"seed": -1}, "seed"), ({"feature_probability": 1.5}, "feature_probability"),
+    ({"seed": -1}, "seed"), ({"density": 1.5}, "density"),
     ({"importance": [1.0, 2.0]}, "importance"),
 ])
 def test_bad_training_input_names_the_parameter(kwargs, name):
-    args = {"feature_probability": 0.5, **kwargs}
+    args = {"density": 0.5, **kwargs}
     with pytest.raises(ValueError, match=name):
         train_abs_model(AbsValueModel(3, 2), **args)
 
@@ -139,7 +139,7 @@ def test_bad_model_input():
         AbsValueModel(3, 0)
     with pytest.raises(ValueError, match="x must have shape"):
         AbsValueModel(3, 2)(torch.zeros(4, 3))
-    with pytest.raises(ValueError, match="feature_probability"):
+    with pytest.raises(ValueError, match="density"):
         signed_features(4, 3, -0.1)
 
 

@@ -114,8 +114,8 @@ def test_measures_bad_input():
         set_cosines(torch.zeros(4, 2), set_size=1)
     with pytest.raises(ValueError, match="W must be"):
         set_cosines([[1.0, 0.0]])
-    with pytest.raises(ValueError, match="threshold"):
-        collapsed_sets(torch.zeros(4, 2), threshold=1.5)
+    with pytest.raises(ValueError, match="cosine_threshold"):
+        collapsed_sets(torch.zeros(4, 2), cosine_threshold=1.5)
 
 
 # ---------------------------------------------------------------- the science

@@ -12,50 +12,50 @@ from toymodel.exercises import nb01, nb02, nb04
 # ------------------------------------------------------------------------------------------------ samplers
 
 
-def batch_uniform_threshold(batch_size, n_features, feature_probability):
-    p = feature_probability[None, :, None]
-    keep = torch.rand(batch_size, len(feature_probability), n_features) < p
-    return torch.where(keep, torch.rand(batch_size, len(feature_probability), n_features), 0.0)
+def batch_uniform_threshold(batch_size, n_features, density):
+    p = density[None, :, None]
+    keep = torch.rand(batch_size, len(density), n_features) < p
+    return torch.where(keep, torch.rand(batch_size, len(density), n_features), 0.0)
 
 
-def batch_bernoulli(batch_size, n_features, feature_probability):
-    p = feature_probability[None, :, None].expand(batch_size, -1, n_features)
+def batch_bernoulli(batch_size, n_features, density):
+    p = density[None, :, None].expand(batch_size, -1, n_features)
     return torch.bernoulli(p) * torch.rand(p.shape)
 
 
-def batch_numpy_loop(batch_size, n_features, feature_probability):  # another library, loops: still right
-    out = np.zeros((batch_size, len(feature_probability), n_features))
-    for k, p in enumerate(feature_probability.tolist()):
+def batch_numpy_loop(batch_size, n_features, density):  # another library, loops: still right
+    out = np.zeros((batch_size, len(density), n_features))
+    for k, p in enumerate(density.tolist()):
         keep = np.random.rand(batch_size, n_features) < p
         out[:, k] = keep * np.random.rand(batch_size, n_features)
     return out
 
 
-def batch_one_draw(batch_size, n_features, feature_probability):
-    u = torch.rand(batch_size, len(feature_probability), n_features)
-    return u * (u < feature_probability[None, :, None])  # kept values uniform on [0, p)
+def batch_one_draw(batch_size, n_features, density):
+    u = torch.rand(batch_size, len(density), n_features)
+    return u * (u < density[None, :, None])  # kept values uniform on [0, p)
 
 
-def batch_swapped(batch_size, n_features, feature_probability):
-    u = torch.rand(batch_size, len(feature_probability), n_features)
-    return torch.where(u < 1 - feature_probability[None, :, None], torch.rand(u.shape), 0.0)
+def batch_swapped(batch_size, n_features, density):
+    u = torch.rand(batch_size, len(density), n_features)
+    return torch.where(u < 1 - density[None, :, None], torch.rand(u.shape), 0.0)
 
 
-def batch_shared_draw(batch_size, n_features, feature_probability):
-    keep = torch.rand(batch_size, len(feature_probability), 1) < feature_probability[None, :, None]
-    return keep * torch.rand(batch_size, len(feature_probability), n_features)
+def batch_shared_draw(batch_size, n_features, density):
+    keep = torch.rand(batch_size, len(density), 1) < density[None, :, None]
+    return keep * torch.rand(batch_size, len(density), n_features)
 
 
-def batch_wrong_layout(batch_size, n_features, feature_probability):
-    return batch_uniform_threshold(batch_size, n_features, feature_probability).transpose(0, 1)
+def batch_wrong_layout(batch_size, n_features, density):
+    return batch_uniform_threshold(batch_size, n_features, density).transpose(0, 1)
 
 
-def batch_first_density_only(batch_size, n_features, feature_probability):
-    return batch_uniform_threshold(batch_size, n_features, feature_probability[:1].expand(3))
+def batch_first_density_only(batch_size, n_features, density):
+    return batch_uniform_threshold(batch_size, n_features, density[:1].expand(3))
 
 
-def batch_ones(batch_size, n_features, feature_probability):
-    return (batch_uniform_threshold(batch_size, n_features, feature_probability) > 0).float()
+def batch_ones(batch_size, n_features, density):
+    return (batch_uniform_threshold(batch_size, n_features, density) > 0).float()
 
 
 @pytest.mark.parametrize("fn", [batch_uniform_threshold, batch_bernoulli, batch_numpy_loop])

@@ -19,15 +19,15 @@ def _set_norms(sweep, k, n_kept):
 @pytest.fixture(scope="module")
 def grid():
     """A 2 decay x 2 density grid (barely trained) with known weights: dense 3 features, p = 0.01: 10 and 6."""
-    g = feature_importance(decays=(0.9, 0.5), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
+    g = feature_importance(importance_decays=(0.9, 0.5), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
     for (r, p), n in {(0.9, 1.0): 3, (0.5, 1.0): 3, (0.9, 0.01): 10, (0.5, 0.01): 6}.items():
-        _set_norms(g, g.nearest(density=p, decay=r), n)
+        _set_norms(g, g.nearest(density=p, importance_decay=r), n)
     return g
 
 
 @pytest.fixture(scope="module")
 def lin():
-    s = feature_importance(kind="linear", decays=(0.9,), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
+    s = feature_importance(kind="linear", importance_decays=(0.9,), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
     for k in range(len(s)):
         _set_norms(s, k, 3)
     return s
@@ -62,7 +62,7 @@ def test_counts_at_sparsity_hints_at_density_sparsity_mixup(grid, capsys):
 
 
 def test_counts_follow_the_sweep_not_a_constant(grid):
-    k = grid.nearest(density=0.01, decay=0.5)
+    k = grid.nearest(density=0.01, importance_decay=0.5)
     saved = grid.model.W[k].clone()
     try:
         _set_norms(grid, k, 4)

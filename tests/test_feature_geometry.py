@@ -124,10 +124,10 @@ def test_small_models_in_3d_form_pairs_octahedron_and_antiprism():
 
 
 def test_small_polytopes_rejects_bad_input():
-    with pytest.raises(ValueError, match="density must be a feature probability"):
+    with pytest.raises(ValueError, match="density must be p = 1 - S"):
         small_polytopes(density=0.0)
-    with pytest.raises(ValueError, match="n_features must be positive integers"):
-        small_polytopes(n_features=())
+    with pytest.raises(ValueError, match="sizes must hold at least one positive integer"):
+        small_polytopes(sizes=())
     for bad in ([3, 20], [], [2, 2], ["a"]):
         with pytest.raises(ValueError, match="indices must be distinct integers in 0..19"):
             feature_geometry_run(bad)

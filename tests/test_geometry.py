@@ -79,7 +79,7 @@ def test_tegum_factors_threshold_decides_what_counts_as_orthogonal():
     W = embed(PAIR, PAIR)
     W[0, 1] = 0.15  # a small leak between the two pairs
     assert len(tegum_factors(W)) == 2  # below the documented threshold 0.2
-    assert len(tegum_factors(W, threshold=0.1)) == 1
+    assert len(tegum_factors(W, edge_threshold=0.1)) == 1
 
 
 def test_share_near_fractions_counts_only_represented_features():
@@ -119,7 +119,7 @@ def test_thomson_is_seeded():
     (lambda: thomson(1), "k must be at least 2"),
     (lambda: thomson(4, 0), "d must be a positive integer"),
     (lambda: thomson(4, seed=-1), "seed must be a non-negative integer"),
-    (lambda: tegum_factors(np.ones((3, 2)), threshold=1.5), r"threshold must be a number in \(0, 1\)"),
+    (lambda: tegum_factors(np.ones((3, 2)), edge_threshold=1.5), r"edge_threshold must be a number in \(0, 1\)"),
     (lambda: tegum_factors(np.ones((2, 3, 2))), r"shape \[n_features, n_hidden\]"),
     (lambda: share_near_fractions(np.ones((3, 2)), tol=0.7), r"tol must be a number in \(0, 0.5\)"),
     (lambda: nearest_fraction([0.5, float("nan")]), "finite"),

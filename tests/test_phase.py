@@ -201,7 +201,7 @@ def test_explorer_redraws_without_training(small2):
     lambda: phase.candidate_losses(2, "big", 0.5),
     lambda: phase.candidate_weights(2, 3),
     lambda: phase.candidate_weights(2, phase.TRIANGLE),
-    lambda: phase.candidate_weights(3, 2, p=0.0),
+    lambda: phase.candidate_weights(3, 2, density=0.0),
     lambda: phase.classify_candidate(torch.zeros(2, 4, 3)),
     lambda: phase.candidate_model(2, []),
     lambda: phase.candidate_model(2, [(0, -1.0, 0.5)]),
@@ -221,7 +221,7 @@ def test_bad_input_raises_value_error(call):
 def test_error_messages_name_the_parameter():
     with pytest.raises(ValueError, match=r"n_features must be 2 .* or 3 .*, got 4"):
         phase.candidate_losses(4, 1.0, 0.5)
-    with pytest.raises(ValueError, match=r"p must hold numbers in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"density must hold numbers in \(0, 1\]"):
         phase.candidate_losses(2, 1.0, 1.5)
     with pytest.raises(ValueError, match=r"densities must hold .* \(0, 1\]"):
         phase_diagram(2, densities=[0.5, 2.0])

@@ -325,7 +325,7 @@ def test_n_densities_zero_is_reported_as_n_densities():
     lambda: generate_sparse_features(4, 2, [True, 0.5]),
     lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=True),
     lambda: train_toy_model(ToyModel(5, 2), 0.1, lr=True),
-    lambda: geometric_importance(5, decay=True),
+    lambda: geometric_importance(5, importance_decay=True),
     lambda: basic_superposition(densities=[True, 0.5], steps=1),
 ])
 def test_bools_are_not_taken_as_numbers(call):
@@ -345,7 +345,7 @@ def test_numpy_and_torch_scalars_are_numbers():
     assert density_sweep(np.int64(3), np.float32(0.25)).shape == (3,)
     W = torch.randn(2, 6, 3)
     assert torch.equal(n_monosemantic(W, fraction=np.float64(0.5)), n_monosemantic(W))
-    assert tegum_factors(W[0], threshold=np.float32(0.2)) == tegum_factors(W[0])
+    assert tegum_factors(W[0], edge_threshold=np.float32(0.2)) == tegum_factors(W[0])
 
 
 # ---------------------------------------------------------------------------------------- snapshots

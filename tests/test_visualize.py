@@ -215,19 +215,19 @@ def test_norms_title_states_the_setting(sweep):
 
 @pytest.mark.parametrize("kind, n_axes", [("embedding", 2), ("norms", 3), ("wtw", 2), ("interference", 3)])
 def test_compare_models_panels(sweep, kind, n_axes):
-    fig = viz.compare_models([sweep.model, sweep.W], ["first", "second"], kind=kind, instances=[0, 9])
+    fig = viz.compare_models([sweep.model, sweep.W], ["first", "second"], view=kind, instances=[0, 9])
     assert len(fig.axes) == n_axes  # one per model, plus one shared colourbar for norms / interference
     assert [fig.axes[0].get_title(), fig.axes[1].get_title()] == ["first", "second"]
 
 
 def test_compare_models_one_model_several_instances(sweep, sweep3):
-    fig = viz.compare_models([sweep], kind="embedding", instances=[0, 5, 9])
+    fig = viz.compare_models([sweep], view="embedding", instances=[0, 5, 9])
     assert len(fig.axes) == 3 and "p = 0.05" in fig.axes[2].get_title()
-    assert viz.compare_models([sweep3], kind="embedding", instances=[0, 1]).axes[0].name == "3d"
+    assert viz.compare_models([sweep3], view="embedding", instances=[0, 1]).axes[0].name == "3d"
     with pytest.raises(ValueError):
         viz.compare_models([sweep, sweep], ["only one title"])
     with pytest.raises(ValueError):
-        viz.compare_models([sweep], kind="bars")
+        viz.compare_models([sweep], view="bars")
 
 
 def test_plot_sweep_small_multiples(sweep):
@@ -238,9 +238,9 @@ def test_plot_sweep_small_multiples(sweep):
     for k, ax in enumerate(panels):
         np.testing.assert_allclose([b.get_width() for b in ax.patches], feature_norms(sweep.W)[k].numpy(), rtol=1e-6)
     assert "ReLU output" in fig.get_suptitle()
-    fig = viz.plot_sweep(sweep, "embedding", indices=[0, 9], ncols=1)
+    fig = viz.plot_sweep(sweep, "embedding", instances=[0, 9], ncols=1)
     assert len(fig.axes) == 2 and fig.axes[1].get_title() == sweep.label(9)
-    assert len(viz.plot_sweep(sweep, "wtw", indices=[1, 2, 3]).axes) == 3
+    assert len(viz.plot_sweep(sweep, "wtw", instances=[1, 2, 3]).axes) == 3
 
 
 def test_plot_sweep_embedding_needs_2_or_3_hidden(sweep3, dim_sweeps):
@@ -248,7 +248,7 @@ def test_plot_sweep_embedding_needs_2_or_3_hidden(sweep3, dim_sweeps):
     with pytest.raises(ValueError, match="n_hidden"):
         viz.plot_sweep(dim_sweeps[1], "embedding")
     with pytest.raises(ValueError):
-        viz.plot_sweep(sweep3, "norms", indices=[5])
+        viz.plot_sweep(sweep3, "norms", instances=[5])
 
 
 # ------------------------------------------------------------------------------------------- summaries
@@ -258,7 +258,7 @@ def test_represented_vs_density(sweep):
     linear = basic_superposition(kind="linear", **FAST)
     fig = viz.plot_represented_vs_density({"ReLU output": sweep, "linear": linear})
     ax = fig.axes[0]
-    assert ax.get_xscale() == "log" and ax.get_xlabel() == "feature probability p = 1 - S (log scale)"
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "density p = 1 - S (log scale)"
     data = {ln.get_label(): ln for ln in ax.get_lines() if not ln.get_label().startswith("_")}
     assert set(data) == {"ReLU output", "linear"}
     x, y = data["linear"].get_data()

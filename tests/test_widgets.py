@@ -33,7 +33,7 @@ def sweep():
 
 @pytest.fixture(scope="module")
 def grid():
-    return feature_importance(n_features=5, n_hidden=2, decays=(1.0, 0.7), densities=[1.0, 0.3, 0.05], **FAST)
+    return feature_importance(n_features=5, n_hidden=2, importance_decays=(1.0, 0.7), densities=[1.0, 0.3, 0.05], **FAST)
 
 
 @pytest.fixture(scope="module")
@@ -140,18 +140,18 @@ def test_repr_is_short_and_stable(sweep):
 
 def test_importance_explorer_picks_the_nearest_grid_point(grid, sweep, no_training):
     ex = tw.importance_explorer(grid)
-    assert ex.decay_slider.continuous_update is False and ex.density_slider.continuous_update is False
-    assert [v for _, v in ex.decay_slider.options] == [1.0, 0.7]
+    assert ex.importance_decay_slider.continuous_update is False and ex.density_slider.continuous_update is False
+    assert [v for _, v in ex.importance_decay_slider.options] == [1.0, 0.7]
     assert [v for _, v in ex.density_slider.options] == pytest.approx([1.0, 0.3, 0.05])
     seen = set()
     for decay in (0.7, 1.0):
         for _, p in ex.density_slider.options:
-            ex.decay_slider.value = decay
+            ex.importance_decay_slider.value = decay
             ex.density_slider.value = p
-            k = grid.nearest(density=p, decay=decay)
+            k = grid.nearest(density=p, importance_decay=decay)
             assert ex.index == k
             assert grid.label(k) in ex.title
-            assert float(grid.decay[k]) == pytest.approx(decay) and float(grid.density[k]) == pytest.approx(p)
+            assert float(grid.importance_decay[k]) == pytest.approx(decay) and float(grid.density[k]) == pytest.approx(p)
             seen.add(shown_png(ex))
     assert len(seen) == 6
     with pytest.raises(ValueError, match="decay"):
@@ -194,7 +194,7 @@ def test_density_options():
 
 def test_explorers_open_on_an_informative_setting(grid, dims, no_training):
     ex = tw.importance_explorer(grid)
-    assert ex.index == grid.nearest(decay=0.8, density=0.1)
+    assert ex.index == grid.nearest(importance_decay=0.8, density=0.1)
     hx = tw.hidden_size_explorer(dims)
     assert hx.m_slider.value == 2 and hx.index == dims[2].nearest(density=0.1)
     first = tw.hidden_size_explorer(dims, n_hidden=None, density=None)
@@ -270,12 +270,12 @@ def test_frames_are_deterministic_palette_pngs(sweep):
 
 def test_too_many_settings_are_thinned_to_max_frames(grid, no_training, monkeypatch):
     monkeypatch.setattr(tw.Explorer, "MAX_FRAMES", 4)
-    ex = tw.importance_explorer(grid, decay=0.7, density=0.3)  # 2 decays x 3 densities = 6 > 4
+    ex = tw.importance_explorer(grid, importance_decay=0.7, density=0.3)  # 2 decays x 3 densities = 6 > 4
     assert ex.n_renders == 4
-    assert [v for _, v in ex.decay_slider.options] == [1.0, 0.7]
+    assert [v for _, v in ex.importance_decay_slider.options] == [1.0, 0.7]
     densities = [v for _, v in ex.density_slider.options]
     assert len(densities) == 2 and any(v == pytest.approx(0.3) for v in densities)  # kept the start value
-    assert ex.index == grid.nearest(decay=0.7, density=0.3)
+    assert ex.index == grid.nearest(importance_decay=0.7, density=0.3)
     assert repr(ex).endswith("2 decays x 2 densities)")
 
 
@@ -311,7 +311,7 @@ def test_redraw_before_any_training_says_what_to_do():
 @pytest.mark.parametrize("bad", [float("nan"), -0.1, float("inf")])
 def test_nan_or_negative_start_values_are_refused(grid, dims, sweep, bad):
     with pytest.raises(ValueError, match="decay"):
-        tw.importance_explorer(grid, decay=bad)
+        tw.importance_explorer(grid, importance_decay=bad)
     with pytest.raises(ValueError, match="density"):
         tw.importance_explorer(grid, density=bad)
     with pytest.raises(ValueError, match="n_hidden"):

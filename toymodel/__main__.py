@@ -169,7 +169,7 @@ def experiment_1(out: OutputFolder, opts: dict) -> str:
     out.save_figure(visualize.plot_sweep(relu, view="embedding"), "01_embeddings_relu.png")
     sparse = relu.nearest(density=0.05)
     out.save_figure(
-        visualize.compare_models([linear.model, relu.model], ["linear", "ReLU output"], kind="embedding",
+        visualize.compare_models([linear.model, relu.model], ["linear", "ReLU output"], view="embedding",
                                  instances=[sparse, sparse]),
         "01_linear_vs_relu.png",
     )
@@ -204,9 +204,9 @@ def experiment_2(out: OutputFolder, opts: dict) -> str:
 
 def experiment_3(out: OutputFolder, opts: dict) -> str:
     grid = experiments.feature_importance(**opts)
-    decays = sorted(set(grid.decay.tolist()), reverse=True)
-    picks = [grid.nearest(density=d, decay=r) for r in (decays[0], decays[-1]) for d in (1.0, 0.01)]
-    out.save_figure(visualize.plot_sweep(grid, view="norms", indices=picks, ncols=2), "03_importance_norms.png")
+    rates = sorted(set(grid.importance_decay.tolist()), reverse=True)
+    picks = [grid.nearest(density=d, importance_decay=r) for r in (rates[0], rates[-1]) for d in (1.0, 0.01)]
+    out.save_figure(visualize.plot_sweep(grid, view="norms", instances=picks, ncols=2), "03_importance_norms.png")
     lines = []
     for k in picks:
         norms = feature_norms(grid.W)[k]

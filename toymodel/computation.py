@@ -94,7 +94,7 @@ class AbsValueModel(nn.Module):
         return f"n_features={self.n_features}, n_hidden={self.n_hidden}, n_instances={self.n_instances}"
 
 
-def signed_features(batch_size: int, n_features: int, feature_probability: ProbabilityLike, n_instances: int = 1,
+def signed_features(batch_size: int, n_features: int, density: ProbabilityLike, n_instances: int = 1,
                     generator: torch.Generator | None = None) -> torch.Tensor:
     """Sparse signed features, [batch_size, n_instances, n_features]: 0 with probability 1 - p, else uniform on [-1, 1).
 
@@ -103,7 +103,7 @@ def signed_features(batch_size: int, n_features: int, feature_probability: Proba
     check_positive_int("batch_size", batch_size)
     check_positive_int("n_features", n_features)
     check_positive_int("n_instances", n_instances)
-    p = as_instance_feature_tensor("feature_probability", feature_probability, n_instances, n_features, high=1.0)
+    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0)
     check_memory(12.0 * batch_size * n_instances * n_features,
                  f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
     u = torch.rand((batch_size, n_instances, n_features), generator=generator)
@@ -169,7 +169,7 @@ def _loss_fn(importance: torch.Tensor | None):
 
 def train_abs_model(
     model: AbsValueModel,
-    feature_probability: ProbabilityLike,
+    density: ProbabilityLike,
     importance: ProbabilityLike = 1.0,
     *,
     steps: int | None = None,
@@ -185,7 +185,7 @@ def train_abs_model(
 
     Same recipe, arguments and training loop as train_toy_model (train.fit: AdamW, warmup + cosine decay,
     best-of-k over n_seeds copies trained in one batch; copy 0 starts from the model's weights).
-    feature_probability is the density p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
+    density is p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
     importance I weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
     """
     if not isinstance(model, AbsValueModel):
@@ -193,7 +193,7 @@ def train_abs_model(
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, NAMES)
     K, n, m, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W1.dtype
-    p, imp = check_data(feature_probability, importance, K, n, dev)
+    p, imp = check_data(density, importance, K, n, dev)
     imp = imp.to(dtype)
     init_seed = _seeds(seed)[1]
     with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
@@ -210,7 +210,7 @@ def train_abs_model(
                    snapshot_every=snapshot_every, work_floats=8 * n + 4 * m)
 
 
-def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike, importance: ProbabilityLike = 1.0,
+def evaluate_abs_loss(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
                       *, batch_size: int = 1024, seed: int = 0) -> torch.Tensor:
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
     if not isinstance(model, AbsValueModel):
@@ -218,7 +218,7 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
     check_parameters(model, NAMES)
     K, n, dev = model.n_instances, model.n_features, model.device
-    p, imp = check_data(feature_probability, importance, K, n, dev)
+    p, imp = check_data(density, importance, K, n, dev)
     check_memory(4.0 * K * batch_size * (8 * n + 4 * model.n_hidden), f"batch_size={batch_size}")
     dtype = model.W1.dtype
     next_batch, ws, loss_fn = _stream(p, batch_size, 1, dtype)(_seeds(seed)[2]), Workspace(), _loss_fn(imp.to(dtype))
@@ -228,13 +228,13 @@ def evaluate_abs_loss(model: AbsValueModel, feature_probability: ProbabilityLike
     return (total / EVAL_BATCHES).cpu()
 
 
-def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *, batch_size: int = 8192,
+def abs_explained(model: AbsValueModel, density: ProbabilityLike, *, batch_size: int = 8192,
                   seed: int = 0) -> torch.Tensor:
     """How well each output computes its feature's absolute value, [n_instances, n_features]:
 
         explained_i = 1 - E[(y'_i - |x_i|)^2] / Var(|x_i|)
 
-    on batch_size fresh inputs at density p = feature_probability (a scalar, or one per instance, e.g. a
+    on batch_size fresh inputs at density p (a scalar, or one per instance, e.g. a
     sweep's densities).  1: output i is exactly |x_i|; 0: no better than the best constant (what a model that
     drops feature i can do with its bias); below 0: worse (interference).  Computed in chunks of 1024 samples.
     """
@@ -242,7 +242,7 @@ def abs_explained(model: AbsValueModel, feature_probability: ProbabilityLike, *,
         raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
     check_positive_int("batch_size", batch_size)
     K, n = model.n_instances, model.n_features
-    p = as_instance_feature_tensor("feature_probability", feature_probability, K, n, high=1.0)
+    p = as_instance_feature_tensor("density", density, K, n, high=1.0)
     g = torch.Generator().manual_seed(check_seed(seed))
     err, s1, s2 = torch.zeros(K, n), torch.zeros(K, n), torch.zeros(K, n)
     with torch.no_grad():

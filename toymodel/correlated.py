@@ -26,7 +26,7 @@ from .data import ProbabilityLike, as_instance_feature_tensor, check_relation, s
 from .metrics import as_weights, feature_norms
 from .model import ToyModel
 from .train import TrainResult, check_parameters, check_recipe, fit, torch_threads, toy_copies, toy_loss_fn
-from .validate import check_positive_int
+from .validate import check_in_range, check_positive_int
 
 __all__ = [
     "COLLAPSE_COSINE", "train_correlated", "set_cosines", "cross_set_cosines", "collapsed_sets", "check_set_size",
@@ -80,20 +80,20 @@ def cross_set_cosines(W: ToyModel | torch.Tensor, set_size: int = 2) -> torch.Te
     return torch.einsum("ksam,ktbm->kst", U, U) / (s * s)
 
 
-def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2, threshold: float = COLLAPSE_COSINE) -> torch.Tensor:
+def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2, cosine_threshold: float = COLLAPSE_COSINE) -> torch.Tensor:
     """How many sets have collapsed onto one direction, [n_instances] (long).
 
-    Set s counts when every pair of its members has cosine > threshold and both are represented
+    Set s counts when every pair of its members has cosine > cosine_threshold and both are represented
     (||W_i|| > 0.1: a dropped set is not a collapsed one).
     """
     Wt = as_weights(W)
     s = check_set_size(Wt, set_size)
-    if not isinstance(threshold, (int, float)) or isinstance(threshold, bool) or not -1.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be a cosine in (-1, 1), got {threshold!r}")
+    cosine_threshold = check_in_range("cosine_threshold", cosine_threshold, -1.0, 1.0, low_open=True, high_open=True,
+                                      allowed="a cosine in (-1, 1)")
     U = _unit_members(Wt, s)
     G = U @ U.transpose(-1, -2)
     norms = feature_norms(Wt).reshape(Wt.shape[0], -1, s)
-    ok = (G > threshold).flatten(-2).all(-1) & (norms > 0.1).all(-1)
+    ok = (G > cosine_threshold).flatten(-2).all(-1) & (norms > 0.1).all(-1)
     return ok.sum(-1)
 
 

@@ -15,8 +15,8 @@ import torch
 from .validate import check_in_range, check_memory, check_positive_int, holds_bool
 
 __all__ = [
-    "ProbabilityLike", "as_instance_feature_tensor", "density_sweep", "generate_sparse_features",
-    "geometric_importance",
+    "ProbabilityLike", "as_instance_feature_tensor", "density_label", "density_sweep", "generate_sparse_features",
+    "geometric_importance", "importance_label",
     "sparse_from_uniform", "RELATIONS", "generate_correlated_features", "check_relation", "sample_feature_sets",
 ]
 
@@ -75,15 +75,15 @@ def as_instance_feature_tensor(
 def generate_sparse_features(
     batch_size: int,
     n_features: int,
-    feature_probability: ProbabilityLike,
+    density: ProbabilityLike,
     n_instances: int = 1,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
 ) -> torch.Tensor:
     """Sample a batch of sparse features, shape [batch_size, n_instances, n_features].
 
-    Each x_i is kept with probability p = feature_probability (the density, 1 - S) and is then
-    uniform on [0, 1); otherwise it is 0.  `feature_probability` is a scalar, one value per
+    Each x_i is kept with probability p = density = 1 - S and is then
+    uniform on [0, 1); otherwise it is 0.  `density` is a scalar, one value per
     instance ([n_instances]) or one per instance and feature ([n_instances, n_features]).
 
     One uniform draw u serves both purposes: keep x_i iff u < p, and then u / p is uniform on
@@ -95,7 +95,7 @@ def generate_sparse_features(
     if generator is not None:
         device = generator.device
     p = as_instance_feature_tensor(
-        "feature_probability", feature_probability, n_instances, n_features, high=1.0, device=device
+        "density", density, n_instances, n_features, high=1.0, device=device
     )
     check_memory(8.0 * batch_size * n_instances * n_features,
                  f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
@@ -119,11 +119,17 @@ def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor, out: torch.Ten
     return torch.nn.functional.threshold_(v, -1.0, -0.0).neg_()  # keeps -u/p > -1 (u/p < 1); -0 -> +0
 
 
-def geometric_importance(n_features: int, decay: float = 0.9) -> torch.Tensor:
-    """The paper's importance profile I_i = decay**i, shape [n_features] (feature 0 most important)."""
+def geometric_importance(n_features: int, importance_decay: float = 0.9) -> torch.Tensor:
+    """The paper's importance profile I_i = importance_decay**i, shape [n_features] (feature 0 most important)."""
     check_positive_int("n_features", n_features)
-    decay = check_in_range("decay", decay, 0.0, 1.0, low_open=True)
-    return decay ** torch.arange(n_features, dtype=torch.float32)
+    importance_decay = check_in_range("importance_decay", importance_decay, 0.0, 1.0, low_open=True)
+    return importance_decay ** torch.arange(n_features, dtype=torch.float32)
+
+
+def importance_label(importance_decay: float) -> str:
+    """How the course writes a geometric importance profile: 'I = 0.8^i', or 'equal importance' for a decay of 1."""
+    r = float(importance_decay)
+    return "equal importance" if r == 1.0 else f"I = {r:.3g}^i"
 
 
 def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
@@ -134,6 +140,12 @@ def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
     check_positive_int("n_instances", n_instances)
     p_min = check_in_range("p_min", p_min, 0.0, 1.0, low_open=True)
     return p_min ** torch.linspace(0.0, 1.0, n_instances)
+
+
+def density_label(p: float) -> str:
+    """How the course writes a density: both p and S = 1 - p, e.g. 'p = 0.05 (S = 0.95)'."""
+    p = float(p)
+    return f"p = {p:.3g} (S = {1 - p:.3g})"
 
 
 # ------------------------------------------------------------------ notebook 08: correlated and anticorrelated sets

@@ -13,7 +13,7 @@ together in one run (best of `n_seeds` initialisations per instance; see seeds_f
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import math
 from pathlib import Path
 import zipfile
@@ -24,28 +24,28 @@ import torch
 from .computation import AbsValueModel, train_abs_model
 from .correlated import train_correlated
 from .data import check_relation, density_sweep, geometric_importance
-from .metrics import feature_dimensionality, n_represented
+from .metrics import feature_dimensionality
 from .model import ToyModel, xavier_normal
 from .phase import (
-    CANDIDATES,
     candidate_losses,
     classify_candidate,
     classify_phase,
     theoretical_candidate,
     theoretical_phase,
 )
-from .train import TrainResult, evaluate_loss, train_toy_model
+from .sweeps import AbsSweep, DensitySweep, PhaseDiagram, SetSweep, Sweep
+from .train import evaluate_loss, train_toy_model
 from .validate import check_finite, check_in_range, check_positive_int, check_seed, holds_bool
 
 __all__ = [
     "AbsSweep", "basic_superposition", "COMPUTATION_DENSITIES", "computation_sweep", "CORRELATED_DENSITIES",
-    "correlated_features", "digons_init", "dimensionality_sweep", "EVAL_BATCH", "feature_geometry_densities",
-    "FEATURE_GEOMETRY_FILE", "feature_geometry_run", "feature_importance", "GEOMETRY_ENTRIES",
-    "GEOMETRY_N_DENSITIES", "GEOMETRY_P_MIN", "GEOMETRY_SEEDS", "GeometryRun", "learning_dynamics",
-    "load_feature_geometry", "NONUNIFORM_EVAL_BATCH", "NONUNIFORM_EVAL_SEEDS", "NONUNIFORM_RATIOS",
-    "nonuniform_superposition", "NonUniformRun", "PAPER_DENSITIES", "pentagon_init", "PHASE_DEFAULTS",
-    "phase_diagram", "PhaseDiagram", "privileged_basis", "PRIVILEGED_DENSITIES", "RESULTS_DIR", "run_sweep",
-    "save_feature_geometry", "seeds_for", "SetSweep", "small_polytopes", "sparse_vs_dense", "Sweep", "TrainingRun"
+    "correlated_features", "DensitySweep", "digons_init", "dimensionality_sweep", "feature_geometry_densities",
+    "FEATURE_GEOMETRY_FILE", "feature_geometry_run", "feature_importance", "GEOMETRY_ENTRIES", "GEOMETRY_N_DENSITIES",
+    "GEOMETRY_P_MIN", "GEOMETRY_SEEDS", "GeometryRun", "learning_dynamics", "load_feature_geometry",
+    "NONUNIFORM_EVAL_BATCH_SIZE", "NONUNIFORM_EVAL_SEEDS", "NONUNIFORM_RATIOS", "nonuniform_superposition",
+    "NonUniformRun", "PAPER_DENSITIES", "pentagon_init", "PHASE_DEFAULTS", "phase_diagram", "PHASE_EVAL_BATCH_SIZE",
+    "PhaseDiagram", "privileged_basis", "PRIVILEGED_DENSITIES", "RESULTS_DIR", "run_sweep", "save_feature_geometry",
+    "seeds_for", "SetSweep", "small_polytopes", "sparse_vs_dense", "Sweep", "TrainingRun"
 ]
 
 
@@ -60,60 +60,6 @@ def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
 
 # The paper's sparsities for the 20 -> 5 figures: S = 0, 0.7, 0.9, 0.97, 0.99, 0.997, 0.999.
 PAPER_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
-
-
-@dataclass
-class Sweep:
-    """One experiment: instance k of `model` was trained at density[k] with importance[k].
-
-    density:    [n_instances] feature probability p = 1 - S.
-    importance: [n_instances, n_features].
-    loss:       [n_instances] final loss on a fresh evaluation batch.
-    decay:      [n_instances] importance decay (I_i = decay**i), where the experiment varies it.
-    """
-
-    model: ToyModel
-    density: torch.Tensor
-    importance: torch.Tensor
-    loss: torch.Tensor
-    decay: torch.Tensor | None = None
-    train: TrainResult | None = field(default=None, repr=False)
-
-    @property
-    def sparsity(self) -> torch.Tensor:
-        """S = 1 - p, [n_instances]."""
-        return 1.0 - self.density
-
-    @property
-    def W(self) -> torch.Tensor:
-        """[n_instances, n_features, n_hidden], detached."""
-        return self.model.W.detach()
-
-    def __len__(self) -> int:
-        return self.model.n_instances
-
-    def label(self, k: int) -> str:
-        """A title for instance k, naming density and sparsity, e.g. 'p = 0.05 (S = 0.95)'."""
-        p = float(self.density[k])
-        text = f"p = {p:.3g} (S = {1 - p:.3g})"
-        if self.decay is not None:
-            text += f", I = {float(self.decay[k]):.3g}^i"
-        return text
-
-    def nearest(self, density: float | None = None, decay: float | None = None) -> int:
-        """Index of the instance closest (in log density, then decay) to the given setting."""
-        score = torch.zeros(len(self))
-        if density is not None:
-            score += (self.density.log() - torch.tensor(float(density)).log()).abs()
-        if decay is not None:
-            if self.decay is None:
-                raise ValueError("this sweep does not vary the importance decay; leave decay=None")
-            score += 10.0 * (self.decay - float(decay)).abs()
-        return int(score.argmin())
-
-    def n_represented(self) -> torch.Tensor:
-        """[n_instances] features with ||W_i|| > 0.5."""
-        return n_represented(self.W)
 
 
 def _densities(densities: Sequence[float] | torch.Tensor | None, n_densities: int, p_min: float) -> torch.Tensor:
@@ -139,7 +85,7 @@ def run_sweep(
     importance: torch.Tensor,
     *,
     kind: str = "relu_output",
-    decay: torch.Tensor | None = None,
+    importance_decay: torch.Tensor | None = None,
     seed: int = 0,
     n_seeds: int | None = None,
     steps: int | None = None,
@@ -154,7 +100,7 @@ def run_sweep(
     n_seeds = seeds_for(kind, n_seeds)
     result = train_toy_model(model, density, importance, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress)
     importance = torch.as_tensor(importance, dtype=torch.float32).expand(n_instances, n_features).clone()
-    return Sweep(model, density.clone(), importance, result.loss, decay, result)
+    return Sweep(model, density.clone(), importance, result.loss, importance_decay, result)
 
 
 def basic_superposition(
@@ -208,7 +154,7 @@ def feature_importance(
     n_features: int = 10,
     n_hidden: int = 3,
     kind: str = "relu_output",
-    decays: Sequence[float] = (1.0, 0.9, 0.8, 0.7, 0.5),
+    importance_decays: Sequence[float] = (1.0, 0.9, 0.8, 0.7, 0.5),
     densities: Sequence[float] | None = None,
     n_densities: int = 6,
     p_min: float = 0.01,
@@ -219,17 +165,17 @@ def feature_importance(
 ) -> Sweep:
     """Experiment 3: a grid of importance decay x density, trained as one model (decay-major order).
 
-    Instance k = (decay index) * n_densities + (density index), importance I_i = decay**i.
+    Instance k = (decay index) * n_densities + (density index), importance I_i = importance_decay**i.
     """
     d = _densities(densities, n_densities, p_min)
-    dec = torch.as_tensor(decays, dtype=torch.float32).flatten()
+    dec = torch.as_tensor(importance_decays, dtype=torch.float32).flatten()
     if dec.numel() == 0 or torch.isnan(dec).any() or (dec <= 0).any() or (dec > 1).any():
-        raise ValueError(f"decays must be values in (0, 1], got {list(decays)}")
+        raise ValueError(f"importance_decays must be values in (0, 1], got {list(importance_decays)}")
     grid_decay = dec.repeat_interleave(d.numel())
     grid_density = d.repeat(dec.numel())
     imp = torch.stack([geometric_importance(n_features, float(r)) for r in grid_decay])
     return run_sweep(
-        n_features, n_hidden, grid_density, imp, kind=kind, decay=grid_decay,
+        n_features, n_hidden, grid_density, imp, kind=kind, importance_decay=grid_decay,
         seed=seed, n_seeds=n_seeds, steps=steps, progress=progress,
     )
 
@@ -279,72 +225,6 @@ def dimensionality_sweep(
 # ------------------------------------------------------------------------- notebook 05: the phase diagram
 
 
-@dataclass
-class PhaseDiagram:
-    """A trained phase diagram: grid point (i, j) = (relative importance r[i], density p[j]) is instance i * len(p) + j.
-
-    ratio:   [n_r] importance of the extra (last) feature relative to the others (which have importance 1).
-    density: [n_p] feature probability p = 1 - S of every feature.
-    model:   the batched ToyModel (n_features -> n_features - 1), each instance the best of n_seeds.
-    loss:    [n_r, n_p] trained loss, on 8 x EVAL_BATCH fresh samples;
-    candidate_loss: [n_r, n_p, n_candidates] closed forms.
-    phase, candidate:                  [n_r, n_p] of the trained models (phase.classify_phase / classify_candidate).
-    theory_phase, theory_candidate:    [n_r, n_p] of the best closed-form candidate.
-    """
-
-    n_features: int
-    ratio: torch.Tensor
-    density: torch.Tensor
-    model: ToyModel
-    loss: torch.Tensor
-    phase: torch.Tensor
-    candidate: torch.Tensor
-    theory_phase: torch.Tensor
-    theory_candidate: torch.Tensor
-    candidate_loss: torch.Tensor
-    train: TrainResult | None = field(default=None, repr=False)
-
-    @property
-    def n_hidden(self) -> int:
-        return self.n_features - 1
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return len(self.ratio), len(self.density)
-
-    @property
-    def candidates(self) -> tuple[str, ...]:
-        return CANDIDATES[self.n_features]
-
-    @property
-    def W(self) -> torch.Tensor:
-        """[n_r, n_p, n_features, n_hidden], detached."""
-        return self.model.W.detach().view(*self.shape, self.n_features, self.n_hidden)
-
-    @property
-    def b(self) -> torch.Tensor:
-        """[n_r, n_p, n_features], detached."""
-        return self.model.b.detach().view(*self.shape, self.n_features)
-
-    def instance(self, i: int, j: int) -> int:
-        """The model instance of grid point (ratio[i], density[j])."""
-        return i * len(self.density) + j
-
-    def nearest(self, ratio: float, density: float) -> tuple[int, int]:
-        """The grid point (i, j) nearest (in log scale) to the given relative importance and density."""
-        i = int((self.ratio.log() - torch.tensor(float(ratio)).log()).abs().argmin())
-        j = int((self.density.log() - torch.tensor(float(density)).log()).abs().argmin())
-        return i, j
-
-    def agreement(self) -> float:
-        """Fraction of grid points whose trained phase equals the theoretical phase."""
-        return float((self.phase == self.theory_phase).float().mean())
-
-    def label(self, i: int, j: int) -> str:
-        p = float(self.density[j])
-        return f"r = {float(self.ratio[i]):.3g}, p = {p:.3g} (S = {1 - p:.3g})"
-
-
 def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, low: float,
               high: float) -> torch.Tensor:
     if values is None:
@@ -363,7 +243,7 @@ def _log_grid(name: str, values: Sequence[float] | torch.Tensor | None, n: int, 
     return v
 
 
-EVAL_BATCH = 8192  # PhaseDiagram.loss: measured on 8 x 8192 fresh samples
+PHASE_EVAL_BATCH_SIZE = 8192  # PhaseDiagram.loss: measured on 8 x 8192 fresh samples
 PHASE_DEFAULTS = {  # measured: see notebooks/README.md, "Why the phase diagram's defaults"
     2: {"steps": 2000, "batch_size": 256, "n_seeds": 6},
     3: {"steps": 1000, "batch_size": 2048, "n_seeds": 4},
@@ -410,7 +290,7 @@ def phase_diagram(
                              n_seeds=n_seeds, progress=progress)
     # the loss on a larger evaluation set than training's (8 x batch_size): at small p the interference
     # terms need two features active at once (probability p^2), which a small set hardly samples
-    eval_loss = evaluate_loss(model, density, importance, batch_size=max(batch_size, EVAL_BATCH), seed=seed)
+    eval_loss = evaluate_loss(model, density, importance, batch_size=max(batch_size, PHASE_EVAL_BATCH_SIZE), seed=seed)
     grid = (len(r), len(p))
     rr, pp = r.double().numpy()[:, None], p.double().numpy()[None, :]
     return PhaseDiagram(
@@ -584,7 +464,7 @@ def load_feature_geometry(path: str | Path = FEATURE_GEOMETRY_FILE) -> GeometryR
 
 
 def small_polytopes(
-    n_features: Sequence[int] = (4, 5, 6, 8),
+    sizes: Sequence[int] = (4, 5, 6, 8),
     n_hidden: int = 3,
     density: float = 0.05,
     *,
@@ -593,18 +473,18 @@ def small_polytopes(
     steps: int | None = None,
     progress: bool | None = None,
 ) -> dict[int, torch.Tensor]:
-    """Uniform superposition in a few dimensions: for each n in n_features, n equal features -> n_hidden.
+    """Uniform superposition in a few dimensions: for each n in sizes, n equal features -> n_hidden.
 
     Returns {n: W [n, n_hidden]} (the best of n_seeds), small enough to draw in 3-D.  All sizes train as
-    one batched model with max(n_features) features: instance k gives features n_k.. density 0, so they
+    one batched model with max(sizes) features: instance k gives features n_k.. density 0, so they
     never fire and never touch the others (their rows are cut off).
     """
-    sizes = [int(n) for n in n_features]
-    if not sizes or any(n < 1 for n in sizes):
-        raise ValueError(f"n_features must be positive integers, got {n_features!r}")
+    given, sizes = sizes, [check_positive_int("sizes", n) for n in sizes]
+    if not sizes:
+        raise ValueError(f"sizes must hold at least one positive integer (a number of features), got {given!r}")
     check_positive_int("n_hidden", n_hidden)
     density = check_in_range("density", density, 0.0, 1.0, low_open=True,
-                             allowed="a feature probability p = 1 - S in (0, 1]")
+                             allowed="p = 1 - S in (0, 1]")
     N = max(sizes)
     p = torch.zeros(len(sizes), N)
     for k, n in enumerate(sizes):
@@ -644,47 +524,6 @@ def privileged_basis(
                      progress=progress)
 
 
-@dataclass
-class AbsSweep:
-    """Absolute-value models, one per density: instance k of `model` was trained at density[k].
-
-    density: [n_instances] p = 1 - S; importance: [n_instances, n_features]; loss: [n_instances].
-    """
-
-    model: AbsValueModel
-    density: torch.Tensor
-    importance: torch.Tensor
-    loss: torch.Tensor
-    train: TrainResult | None = field(default=None, repr=False)
-
-    @property
-    def sparsity(self) -> torch.Tensor:
-        """S = 1 - p, [n_instances]."""
-        return 1.0 - self.density
-
-    @property
-    def W1(self) -> torch.Tensor:
-        """[n_instances, n_features, n_hidden], detached, float32 (for measures and figures): feature i -> neuron j."""
-        return self.model.W1.detach().float()
-
-    @property
-    def W2(self) -> torch.Tensor:
-        """[n_instances, n_features, n_hidden], detached, float32: neuron j -> output i."""
-        return self.model.W2.detach().float()
-
-    def __len__(self) -> int:
-        return self.model.n_instances
-
-    def label(self, k: int) -> str:
-        """'p = 0.1 (S = 0.9)' for instance k."""
-        p = float(self.density[k])
-        return f"p = {p:.3g} (S = {1 - p:.3g})"
-
-    def nearest(self, density: float) -> int:
-        """Index of the instance closest to `density` (in log density)."""
-        return int((self.density.log() - torch.tensor(float(density)).log()).abs().argmin())
-
-
 def computation_sweep(
     *,
     n_features: int = 100,
@@ -717,24 +556,6 @@ def computation_sweep(
 
 
 CORRELATED_DENSITIES = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
-
-
-@dataclass
-class SetSweep(Sweep):
-    """A Sweep over feature sets: features s * set_size .. s * set_size + set_size - 1 form set s.
-
-    density[k] is the probability that a set is active in instance k (not a feature's density: for
-    anticorrelated sets each member fires with density / set_size).
-    """
-
-    relation: str = "correlated"
-    set_size: int = 2
-
-    def label(self, k: int) -> str:
-        """'pair p = 0.05 (S = 0.95)' for instance k (p: the probability that a set is active)."""
-        p = float(self.density[k])
-        what = "pair" if self.set_size == 2 else "set"
-        return f"{self.relation} {what}s, {what} p = {p:.3g} (S = {1 - p:.3g})"
 
 
 def correlated_features(
@@ -774,7 +595,7 @@ def correlated_features(
 
 
 NONUNIFORM_RATIOS = (1.0, 1.5, 2.0, 3.0, 3.5, 4.0, 5.0, 6.0, 8.0)
-NONUNIFORM_EVAL_BATCH = 16384  # family losses on NONUNIFORM_EVAL_SEEDS x 8 x 16384 samples (~0.5 M): the two
+NONUNIFORM_EVAL_BATCH_SIZE = 16384  # family losses on NONUNIFORM_EVAL_SEEDS x 8 x 16384 samples (~0.5 M): the two
 NONUNIFORM_EVAL_SEEDS = 4      # differ by ~3% next to the crossing; in 4 calls, to keep the memory small
 
 
@@ -796,7 +617,7 @@ class NonUniformRun:
     ratio:         [n_r] how much sparser feature 4 is (1: uniform; < 1: denser).
     W:             {"pentagon": [n_r, 5, 2], "digons": [n_r, 5, 2]}: each family trained from its own start
                    (pentagon_init, digons_init) at every ratio, so each follows its own local minimum.
-    loss:          {"pentagon": [n_r], "digons": [n_r]} on 4 x 8 x NONUNIFORM_EVAL_BATCH samples (the same for both).
+    loss:          {"pentagon": [n_r], "digons": [n_r]} on 4 x 8 x NONUNIFORM_EVAL_BATCH_SIZE samples (the same for both).
     random_ratio:  [n_q] ratios at which n_inits random (xavier-normal) starts were trained, one seed each;
     random_W:      [n_inits, n_q, 5, 2] their trained weights; random_loss [n_inits, n_q].
     """
@@ -876,7 +697,7 @@ def nonuniform_superposition(
     r = _log_grid("ratios", NONUNIFORM_RATIOS if ratios is None else ratios, 0, 0.1, 10.0)
     rq = _log_grid("random_ratios", random_ratios, 0, 0.1, 10.0)
     if isinstance(density, bool) or not isinstance(density, (int, float)) or not 0 < density <= 1:
-        raise ValueError(f"density must be a feature probability p = 1 - S in (0, 1], got {density!r}")
+        raise ValueError(f"density must be p = 1 - S in (0, 1], got {density!r}")
     check_positive_int("n_inits", n_inits)
     n_r, n_q = len(r), len(rq)
     model = ToyModel(5, 2, 2 * n_r + n_inits * n_q, seed=seed)  # [pentagons | digons | random, init-major]
@@ -892,7 +713,7 @@ def nonuniform_superposition(
     with torch.no_grad():
         fam.W.copy_(W[:2 * n_r])
         fam.b.copy_(model.b[:2 * n_r])
-    fam_loss = sum(evaluate_loss(fam, p[:2 * n_r], batch_size=NONUNIFORM_EVAL_BATCH, seed=seed + 1000 * j)
+    fam_loss = sum(evaluate_loss(fam, p[:2 * n_r], batch_size=NONUNIFORM_EVAL_BATCH_SIZE, seed=seed + 1000 * j)
                    for j in range(NONUNIFORM_EVAL_SEEDS)).view(2, n_r) / NONUNIFORM_EVAL_SEEDS
     return NonUniformRun(
         density=float(density), ratio=r, W={"pentagon": W[:n_r].clone(), "digons": W[n_r:2 * n_r].clone()},
@@ -956,7 +777,7 @@ def learning_dynamics(
     check_positive_int("snapshot_every", snapshot_every)
     check_positive_int("eval_batch", eval_batch)
     if not (isinstance(density, (int, float)) and not isinstance(density, bool) and 0 < density <= 1):
-        raise ValueError(f"density must be a feature probability p = 1 - S in (0, 1], got {density!r}")
+        raise ValueError(f"density must be p = 1 - S in (0, 1], got {density!r}")
     model = ToyModel(n_features, n_hidden, 1, seed=seed)
     result = train_toy_model(model, density, 1.0, steps=steps, lr=lr, seed=seed, progress=progress,
                              snapshot_every=snapshot_every)

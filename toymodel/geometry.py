@@ -29,11 +29,11 @@ import torch
 
 from .metrics import REPRESENTED_THRESHOLD, feature_dimensionality, feature_norms
 from .model import ToyModel
-from .validate import check_in_range, check_positive_int, check_seed
+from .validate import check_in_range, check_positive_int, check_seed, check_threshold
 
 __all__ = [
     "FRACTIONS", "fraction_values", "nearest_fraction", "share_near_fractions", "geometry_graph",
-    "tegum_factors", "thomson", "thomson_energy", "pairwise_angles", "GRAPH_THRESHOLD",
+    "tegum_factors", "thomson", "thomson_energy", "pairwise_angles", "EDGE_THRESHOLD",
 ]
 
 # (D_i, label, the polytope whose vertices have it), largest first.
@@ -47,12 +47,12 @@ FRACTIONS: tuple[tuple[float, str, str], ...] = (
     (0.0, "0", "not learned"),
 )
 
-# Features i, j are joined in the geometry graph when |W_i . W_j| > GRAPH_THRESHOLD.  Within a polytope of
+# Features i, j are joined in the geometry graph when |W_i . W_j| > EDGE_THRESHOLD.  Within a polytope of
 # norm-1 vertices every |dot| is at least ~0.3 (pentagon neighbours cos 72 = 0.31, tetrahedron 1/3, square
 # antiprism 0.31); between clean tegum factors a trained model leaves |dot| < 0.01 (measured on the
 # 400 -> 30 model at p = 0.24).  Overlaps in between (0.1-0.2, e.g. at p = 0.21) mean the factors are not
 # cleanly orthogonal: the graph then splits them anyway, and their D_i drift off the fraction lines.
-GRAPH_THRESHOLD = 0.2
+EDGE_THRESHOLD = 0.2
 
 
 def _one_instance(W: Any, name: str = "W") -> np.ndarray:
@@ -106,32 +106,33 @@ def share_near_fractions(W: Any, tol: float = 0.02, threshold: float = REPRESENT
     return float((dist <= tol).mean())
 
 
-def geometry_graph(W: Any, threshold: float = GRAPH_THRESHOLD,
-                   norm_threshold: float = REPRESENTED_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
+def geometry_graph(W: Any, edge_threshold: float = EDGE_THRESHOLD,
+                   threshold: float = REPRESENTED_THRESHOLD) -> tuple[np.ndarray, np.ndarray]:
     """The paper's feature geometry graph of one instance.
 
-    Nodes: the represented features (||W_i|| > norm_threshold), returned as an index array [n_nodes].
-    Edges: |W_i . W_j| > threshold (i != j), returned as a boolean adjacency matrix [n_nodes, n_nodes]
-    (the edge weight is |W_i . W_j|; see GRAPH_THRESHOLD for why 0.2 separates ~0 from not ~0).
+    Nodes: the represented features (||W_i|| > threshold), returned as an index array [n_nodes].
+    Edges: |W_i . W_j| > edge_threshold (i != j), returned as a boolean adjacency matrix [n_nodes, n_nodes]
+    (the edge weight is |W_i . W_j|; see EDGE_THRESHOLD for why 0.2 separates ~0 from not ~0).
     """
-    threshold = check_in_range("threshold", threshold, 0.0, 1.0, low_open=True, high_open=True,
-                               allowed="a number in (0, 1)")
+    edge_threshold = check_in_range("edge_threshold", edge_threshold, 0.0, 1.0, low_open=True, high_open=True,
+                                    allowed="a number in (0, 1)")
+    threshold = check_threshold(threshold)
     w = _one_instance(W)
-    nodes = np.flatnonzero(np.linalg.norm(w, axis=1) > norm_threshold)
+    nodes = np.flatnonzero(np.linalg.norm(w, axis=1) > threshold)
     G = np.abs(w[nodes] @ w[nodes].T)
-    adj = G > threshold
+    adj = G > edge_threshold
     np.fill_diagonal(adj, False)
     return nodes, adj
 
 
-def tegum_factors(W: Any, threshold: float = GRAPH_THRESHOLD,
-                  norm_threshold: float = REPRESENTED_THRESHOLD) -> list[list[int]]:
+def tegum_factors(W: Any, edge_threshold: float = EDGE_THRESHOLD,
+                  threshold: float = REPRESENTED_THRESHOLD) -> list[list[int]]:
     """Connected components of the feature geometry graph: the tegum factors, as lists of feature indices.
 
     Each factor is sorted, and factors are ordered by their smallest feature.  A feature alone in its
     factor has a dimension to itself; an antipodal pair is a factor of 2, a triangle of 3, and so on.
     """
-    nodes, adj = geometry_graph(W, threshold, norm_threshold)
+    nodes, adj = geometry_graph(W, edge_threshold, threshold)
     label = -np.ones(len(nodes), dtype=int)
     for start in range(len(nodes)):
         if label[start] >= 0:

@@ -142,11 +142,11 @@ def rotate_hidden(model: ToyModel, rotation: torch.Tensor) -> ToyModel:
     return out
 
 
-def relu_active_fraction(model: ToyModel, feature_probability: float, batch_size: int = 4096,
+def relu_active_fraction(model: ToyModel, density: float, batch_size: int = 4096,
                          seed: int = 0) -> torch.Tensor:
     """How often the hidden ReLU actually cuts something off: among the hidden pre-activations W x that are
     not exactly 0 (an all-zero input gives 0), the fraction below 0; per instance, [n_instances], on fresh
-    sparse inputs at density p = feature_probability.
+    sparse inputs at density p = density.
 
     Near 0: the hidden layer behaves linearly, so (as for a linear hidden layer) rotating it barely changes the
     loss and the basis is hardly privileged.  The paper: "the model will only use the ReLU if absolutely forced".
@@ -154,7 +154,7 @@ def relu_active_fraction(model: ToyModel, feature_probability: float, batch_size
     if not isinstance(model, ToyModel):
         raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
     g = torch.Generator().manual_seed(check_seed(seed))
-    x = generate_sparse_features(batch_size, model.n_features, feature_probability, model.n_instances, generator=g)
+    x = generate_sparse_features(batch_size, model.n_features, density, model.n_instances, generator=g)
     with torch.no_grad():
         pre = torch.einsum("bkn,knm->bkm", x.to(model.device, model.W.dtype), model.W)
     return ((pre < 0).sum((0, 2)) / (pre != 0).sum((0, 2)).clamp(min=1)).cpu()

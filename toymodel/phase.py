@@ -85,27 +85,27 @@ def _as_grid(name: str, value: Any, low: float, high: float, low_open: bool = Tr
     return a
 
 
-def ignored_loss(p: Any) -> np.ndarray:
+def ignored_loss(density: Any) -> np.ndarray:
     """V(p) = p/3 - p^2/4: E[(x - p/2)^2], the loss of a feature that gets only its best constant output."""
-    p = _as_grid("p", p, 0.0, 1.0)
+    p = _as_grid("density", density, 0.0, 1.0)
     return p / 3 - p**2 / 4
 
 
-def antipodal_loss(p: Any) -> np.ndarray:
+def antipodal_loss(density: Any) -> np.ndarray:
     """A(p) = p^2 / 6: the loss of one feature of a unit antipodal pair (b = 0), E[1{both active} min(x_i, x_j)^2]."""
-    p = _as_grid("p", p, 0.0, 1.0)
+    p = _as_grid("density", density, 0.0, 1.0)
     return p**2 / 6
 
 
-def candidate_losses(n_features: int, r: Any, p: Any) -> np.ndarray:
-    """Closed-form expected loss of each candidate, shape broadcast(r, p).shape + [n_candidates].
+def candidate_losses(n_features: int, ratio: Any, density: Any) -> np.ndarray:
+    """Closed-form expected loss of each candidate, shape broadcast(ratio, density).shape + [n_candidates].
 
-    r: the extra feature's importance relative to the others (> 0); p: the density of every feature,
+    ratio r: the extra feature's importance relative to the others (> 0); density p: of every feature,
     in (0, 1].  Both broadcast (pass r[:, None] and p[None, :] for a grid).  Order: CANDIDATES[n_features].
     """
     n = _check_n_features(n_features)
-    r = _as_grid("r", r, 0.0, np.inf)
-    V, A = ignored_loss(p), antipodal_loss(p)
+    r = _as_grid("ratio", ratio, 0.0, np.inf)
+    V, A = ignored_loss(density), antipodal_loss(density)
     r, V, A = np.broadcast_arrays(r, V, A)
     if n == 2:
         out = [r * V, V, (1 + r) * A]
@@ -114,18 +114,18 @@ def candidate_losses(n_features: int, r: Any, p: Any) -> np.ndarray:
     return np.stack(out, axis=-1) / n
 
 
-def theoretical_candidate(n_features: int, r: Any, p: Any) -> np.ndarray:
-    """Index (into CANDIDATES[n_features]) of the candidate with the lowest closed-form loss, broadcast(r, p).shape."""
-    return candidate_losses(n_features, r, p).argmin(-1)
+def theoretical_candidate(n_features: int, ratio: Any, density: Any) -> np.ndarray:
+    """Index (into CANDIDATES[n_features]) of the candidate with the lowest closed-form loss, broadcast shape."""
+    return candidate_losses(n_features, ratio, density).argmin(-1)
 
 
-def theoretical_phase(n_features: int, r: Any, p: Any) -> np.ndarray:
+def theoretical_phase(n_features: int, ratio: Any, density: Any) -> np.ndarray:
     """The extra feature's phase (NOT_LEARNED, SUPERPOSITION or DEDICATED) in the best candidate."""
     n = _check_n_features(n_features)
-    return np.asarray(CANDIDATE_PHASE[n])[theoretical_candidate(n, r, p)]
+    return np.asarray(CANDIDATE_PHASE[n])[theoretical_candidate(n, ratio, density)]
 
 
-def candidate_weights(n_features: int, candidate: int, p: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def candidate_weights(n_features: int, candidate: int, density: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
     """The candidate's (W [n_features, n_hidden], b [n_features]): unit weights, b_i = p/2 for an ignored feature.
 
     candidate: an index into CANDIDATES[n_features], or TRIANGLE (3 -> 2 only; unit vectors 120 degrees apart, b = 0).
@@ -135,7 +135,7 @@ def candidate_weights(n_features: int, candidate: int, p: float = 1.0) -> tuple[
     if isinstance(candidate, bool) or candidate not in (*range(len(names)), *((TRIANGLE,) if n == 3 else ())):
         raise ValueError(f"candidate must be an index into {names}" + (" or TRIANGLE (4)" if n == 3 else "")
                          + f", got {candidate!r}")
-    p = float(_as_grid("p", p, 0.0, 1.0))
+    p = float(_as_grid("density", density, 0.0, 1.0))
     b = torch.zeros(n)
     if n == 2:
         W = torch.tensor([[1.0], [0.0]] if candidate == 0 else [[0.0], [1.0]] if candidate == 1 else [[1.0], [-1.0]])
@@ -168,7 +168,7 @@ def candidate_model(
     with torch.no_grad():
         for k, (c, r, p) in enumerate(settings):
             model.W[k], model.b[k] = candidate_weights(n, c, p)
-            importance[k, -1] = float(_as_grid("r", r, 0.0, np.inf))
+            importance[k, -1] = float(_as_grid("ratio", r, 0.0, np.inf))
     return model, torch.tensor([float(p) for _, _, p in settings]), importance
 
 

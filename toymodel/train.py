@@ -247,11 +247,11 @@ def check_recipe(
 
 
 def check_data(
-    feature_probability: ProbabilityLike, importance: ProbabilityLike, n_instances: int, n_features: int,
+    density: ProbabilityLike, importance: ProbabilityLike, n_instances: int, n_features: int,
     device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Density p and importance I as [n_instances, n_features] tensors on `device`, validated (ValueError)."""
-    p = as_instance_feature_tensor("feature_probability", feature_probability, n_instances, n_features, high=1.0,
+    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0,
                                    device=device)
     imp = as_instance_feature_tensor("importance", importance, n_instances, n_features, vector="feature", device=device)
     if not torch.isfinite(imp).all():
@@ -399,7 +399,7 @@ def _snapshot(snaps: dict[str, list[torch.Tensor]], names: Sequence[str], params
 
 def train_toy_model(
     model: ToyModel,
-    feature_probability: ProbabilityLike,
+    density: ProbabilityLike,
     importance: ProbabilityLike = 1.0,
     *,
     steps: int | None = None,
@@ -414,7 +414,7 @@ def train_toy_model(
 ) -> TrainResult:
     """Train every instance of `model` in place on sparse features; return a TrainResult.
 
-    feature_probability: the density p = 1 - S: scalar, [n_instances] or [n_instances, n_features].
+    density: p = 1 - S: scalar, [n_instances] or [n_instances, n_features].
     importance: I, weighting feature i's squared error (never the inputs), >= 0: scalar,
         [n_features] (one profile for all instances) or [n_instances, n_features].
     steps, lr: default to the library's recipe (DEFAULT_STEPS, DEFAULT_LR, warmup + cosine decay, AdamW).
@@ -438,7 +438,7 @@ def train_toy_model(
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, ["W", "b"])
     n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
-    p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
+    p, imp = check_data(density, importance, n_inst, n_feat, dev)
     imp = imp.to(dtype)
     init_seed = _seeds(seed)[1]
     m_active = None
@@ -493,7 +493,7 @@ def toy_loss_fn(model: ToyModel, importance: torch.Tensor, n_seeds: int) -> Loss
 
 
 def evaluate_loss(
-    model: ToyModel, feature_probability: ProbabilityLike, importance: ProbabilityLike = 1.0,
+    model: ToyModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
     *, batch_size: int = 1024, seed: int = 0,
 ) -> torch.Tensor:
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training).
@@ -506,7 +506,7 @@ def evaluate_loss(
     batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
     check_parameters(model, ["W", "b"])
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
-    p, imp = check_data(feature_probability, importance, n_inst, n_feat, dev)
+    p, imp = check_data(density, importance, n_inst, n_feat, dev)
     check_memory(4.0 * n_inst * batch_size * (6 * n_feat + 4 * model.n_hidden), f"batch_size={batch_size}")
     data, ws = FeatureStream(p, batch_size, 1, _seeds(seed)[2], model.W.dtype), Workspace()
     imp = imp.to(model.W.dtype)

@@ -438,26 +438,26 @@ class SparsityExplorer(DensityExplorer):
 class ImportanceExplorer(Explorer):
     """Importance-decay and density sliders over experiments.feature_importance's grid; see importance_explorer."""
 
-    def __init__(self, sweep: Sweep, decay: float | None = 0.8, density: float | None = 0.1) -> None:
-        if getattr(sweep, "decay", None) is None:
+    def __init__(self, sweep: Sweep, importance_decay: float | None = 0.8, density: float | None = 0.1) -> None:
+        if getattr(sweep, "importance_decay", None) is None:
             raise ValueError("importance_explorer needs a sweep that varies the importance decay "
                              "(experiments.feature_importance)")
         self.sweep = sweep
-        decays = sorted({round(float(r), 6) for r in sweep.decay}, reverse=True)
+        rates = sorted({round(float(r), 6) for r in sweep.importance_decay}, reverse=True)
         densities = sorted({float(p) for p in sweep.density}, reverse=True)
-        self.decay_slider = _selection_slider([(f"I = {r:.3g}^i", r) for r in decays], "importance decay",
-                                              _closest(decays, decay, name="decay"))
+        self.importance_decay_slider = _selection_slider([(f"I = {r:.3g}^i", r) for r in rates], "importance decay",
+                                              _closest(rates, importance_decay, name="importance_decay"))
         self.density_slider = _selection_slider(
             [(f"p={p:.3g} (S={1 - p:.3g})", p) for p in densities], "density p = 1 - S",
             _closest(densities, density, log=True, name="density"))
-        super().__init__([self.decay_slider, self.density_slider])
+        super().__init__([self.importance_decay_slider, self.density_slider])
         self.redraw()
 
     def _key(self) -> Hashable:
-        return self.sweep.nearest(density=self.density_slider.value, decay=self.decay_slider.value)
+        return self.sweep.nearest(density=self.density_slider.value, importance_decay=self.importance_decay_slider.value)
 
     def _summary(self) -> str:
-        return (f"{viz._sweep_config(self.sweep)}, {len(self.decay_slider.options)} decays x "
+        return (f"{viz._sweep_config(self.sweep)}, {len(self.importance_decay_slider.options)} decays x "
                 f"{len(self.density_slider.options)} densities")
 
     def _figsize(self, key: Hashable) -> tuple[float, float]:
@@ -637,11 +637,11 @@ def sparsity_explorer(sweep: Sweep, view: str = "both", prerender: bool | None =
     return SparsityExplorer(sweep, view, prerender=prerender)
 
 
-def importance_explorer(sweep: Sweep, decay: float | None = 0.8, density: float | None = 0.1) -> ImportanceExplorer:
+def importance_explorer(sweep: Sweep, importance_decay: float | None = 0.8, density: float | None = 0.1) -> ImportanceExplorer:
     """Importance-decay and density sliders over experiments.feature_importance's grid (sweep.nearest picks the
     instance), showing the importance profile beside the norm bars. Starts at the grid point nearest
-    (decay, density); None starts at the first option."""
-    return ImportanceExplorer(sweep, decay, density)
+    (importance_decay, density); None starts at the first option."""
+    return ImportanceExplorer(sweep, importance_decay, density)
 
 
 def hidden_size_explorer(

@@ -21,9 +21,9 @@ __all__ = [
 UNANSWERED = "✏️  Not answered yet: replace the ... with your answer and run the cell again."
 
 
-def feedback(ok: bool, right: str, wrong: str) -> bool:
-    """Print the right message or the hint, and return ok."""
-    print(f"✅ Correct. {right}" if ok else f"❌ Not yet. {wrong}")
+def feedback(ok: bool, message: str) -> bool:
+    """Print message (why it is right, or what to fix) after a ✅ or ❌, and return ok."""
+    print(f"✅ Correct. {message}" if ok else f"❌ Not yet. {message}")
     return ok
 
 
@@ -115,18 +115,18 @@ def check_weight_measure(fn: Any, signature: str, right: torch.Tensor,
     if unanswered(fn):
         return False
     if not callable(fn):
-        return feedback(False, "", f"Write a function: def {signature}: ...")
+        return feedback(False, f"Write a function: def {signature}: ...")
     W = measure_test_weights()
     out, err = call_learner(fn, W.float().clone())
     if err:
-        return feedback(False, "", err + " W has shape [instances, n_features, n_hidden]; row W[k, i] is W_i.")
+        return feedback(False, err + " W has shape [instances, n_features, n_hidden]; row W[k, i] is W_i.")
     value, err = learner_tensor(out, tuple(right.shape), signature)
     if err:
-        return feedback(False, "", err + " One value per instance and feature.")
+        return feedback(False, err + " One value per instance and feature.")
     close = lambda a, b: bool(torch.allclose(a, b, rtol=1e-3, atol=1e-5))  # noqa: E731
     if close(value, right):
-        return feedback(True, success, "")
+        return feedback(True, success)
     for wrong, message in mistakes:
         if close(value, wrong):
-            return feedback(False, "", message)
-    return feedback(False, "", hint)
+            return feedback(False, message)
+    return feedback(False, hint)

@@ -28,15 +28,15 @@ def check_density_sparsity(answer: Any) -> bool:
     try:
         p, s = (as_number(a) for a in answer)
     except (TypeError, ValueError):
-        return feedback(False, "", "Write two numbers: answer = (p, S).")
+        return feedback(False, "Write two numbers: answer = (p, S).")
     if p is None or s is None:
-        return feedback(False, "", "Write two numbers: answer = (p, S).")
+        return feedback(False, "Write two numbers: answer = (p, S).")
     if math.isclose(p, 0.02, abs_tol=1e-6) and math.isclose(s, 0.98, abs_tol=1e-6):
-        return feedback(True, "p = 0.02 (the feature is present 2% of the time) and S = 1 - p = 0.98.", "")
+        return feedback(True, "p = 0.02 (the feature is present 2% of the time) and S = 1 - p = 0.98.")
     if math.isclose(p, 0.98, abs_tol=1e-6) and math.isclose(s, 0.02, abs_tol=1e-6):
-        return feedback(False, "", "You swapped them: the density p is how often a feature is present; "
-                                   "the sparsity S = 1 - p is how often it is zero.")
-    return feedback(False, "", "The density p is the probability that the feature is non-zero, and S = 1 - p.")
+        return feedback(False, "You swapped them: the density p is how often a feature is present; "
+                               "the sparsity S = 1 - p is how often it is zero.")
+    return feedback(False, "The density p is the probability that the feature is non-zero, and S = 1 - p.")
 
 
 def check_pentagon_angle(answer: Any) -> bool:
@@ -45,15 +45,15 @@ def check_pentagon_angle(answer: Any) -> bool:
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "", "Write a number of degrees, e.g. answer = 45.")
+        return feedback(False, "Write a number of degrees, e.g. answer = 45.")
     if abs(value - 72.0) <= 1.5:
-        return feedback(True, "Five directions share the full circle equally: 360 / 5 = 72 degrees.", "")
+        return feedback(True, "Five directions share the full circle equally: 360 / 5 = 72 degrees.")
     if abs(value - 144.0) <= 1.5:
-        return feedback(False, "", "144 degrees is the angle to the features two steps away; "
-                                   "what separates *neighbouring* features?")
+        return feedback(False, "144 degrees is the angle to the features two steps away; "
+                               "what separates *neighbouring* features?")
     if abs(value - math.radians(72.0)) <= 0.03:
-        return feedback(False, "", "That is the right angle in radians; the question asks for degrees.")
-    return feedback(False, "", "Five directions spaced evenly around a circle: how many degrees between neighbours?")
+        return feedback(False, "That is the right angle in radians; the question asks for degrees.")
+    return feedback(False, "Five directions spaced evenly around a circle: how many degrees between neighbours?")
 
 
 
@@ -68,18 +68,18 @@ def check_linear_kept(answer: Any, sweep: Any) -> bool:
         return False
     chosen = as_feature_set(answer)
     if chosen is None:
-        return feedback(False, "", "Write a list of feature indices, e.g. answer = [3, 4].")
+        return feedback(False, "Write a list of feature indices, e.g. answer = [3, 4].")
     k = int(sweep.density.argmin())
     right = {int(i) for i in represented(sweep.W)[k].nonzero().flatten()}
     if chosen == right:
         top = right == set(range(len(right)))
         return feedback(True, f"Features {sorted(right)}" + (": the most important ones. " if top else ". ")
-                        + "A linear model does what PCA does, however sparse the features are.", "")
+                        + "A linear model does what PCA does, however sparse the features are.")
     if len(chosen) > sweep.model.n_hidden:
-        return feedback(False, "", f"A linear model with {sweep.model.n_hidden} hidden dimensions never represents "
-                                   "more features than that. Look at the last panel of the linear sweep.")
-    return feedback(False, "", "Look at the last panel of the linear sweep (the smallest p): which features have "
-                               "a long line (||W_i|| > 0.5)? Features are numbered from 0, the most important.")
+        return feedback(False, f"A linear model with {sweep.model.n_hidden} hidden dimensions never represents "
+                               "more features than that. Look at the last panel of the linear sweep.")
+    return feedback(False, "Look at the last panel of the linear sweep (the smallest p): which features have "
+                           "a long line (||W_i|| > 0.5)? Features are numbered from 0, the most important.")
 
 
 # ------------------------------------------------------------------------- build it yourself: data, model, loss
@@ -92,48 +92,48 @@ def _close(a: torch.Tensor, b: torch.Tensor, rtol: float = 1e-4) -> bool:
 
 
 def check_generate_batch(fn: Any) -> bool:
-    """fn(batch_size, n_features, feature_probability [n_instances]) -> x [batch, n_instances, n_features]:
+    """fn(batch_size, n_features, density [n_instances]) -> x [batch, n_instances, n_features]:
     each x_i is 0 with probability 1 - p (the sparsity S), else uniform on [0, 1), independently.
 
     Checked statistically on 20,000 samples at densities p = 0.1, 0.5, 1 (5-sigma tolerances)."""
     if unanswered(fn):
         return False
     if not callable(fn):
-        return feedback(False, "", "Write a function: "
-                                   "def generate_batch(batch_size, n_features, feature_probability): ...")
+        return feedback(False, "Write a function: "
+                               "def generate_batch(batch_size, n_features, density): ...")
     B, n, p = 20_000, 5, torch.tensor([0.1, 0.5, 1.0])
     out, err = call_learner(fn, B, n, p.clone())
     if err:
-        return feedback(False, "", err)
+        return feedback(False, err)
     x, err = learner_tensor(out, (B, 3, n), f"generate_batch({B}, {n}, tensor([0.1, 0.5, 1.0]))")
     if err:
-        return feedback(False, "", err + " The layout is [batch, n_instances, n_features], one instance per density.")
+        return feedback(False, err + " The layout is [batch, n_instances, n_features], one instance per density.")
     if (x < 0).any() or (x >= 1).any():
-        return feedback(False, "", "Every x_i should lie in [0, 1): 0 when absent, uniform on [0, 1) when present.")
+        return feedback(False, "Every x_i should lie in [0, 1): 0 when absent, uniform on [0, 1) when present.")
     present = (x > 0).double().mean((0, 2))  # [3]: fraction non-zero per instance
     se = torch.sqrt(p * (1 - p) / (B * n)).double() + 1e-9
     if (present - (1 - p.double())).abs().max() < 5 * se.max() and (present - p).abs().max() > 0.1:
-        return feedback(False, "", "Density and sparsity are swapped: feature_probability p is the chance that x_i is "
-                                   "NON-zero (S = 1 - p is the chance it is zero). Keep x_i where rand < p.")
+        return feedback(False, "Density and sparsity are swapped: density p is the chance that x_i is "
+                               "NON-zero (S = 1 - p is the chance it is zero). Keep x_i where rand < p.")
     on = (x[:, 1] > 0).double()  # the p = 0.5 instance: are features drawn independently?
     corr = torch.corrcoef(on.T)[torch.triu_indices(n, n, 1).unbind()]
     if corr.abs().max() > 0.05:
-        return feedback(False, "", "Features should switch on independently (one draw per feature and sample); yours "
-                                   f"are correlated (correlation {float(corr.abs().max()):.2f}).")
+        return feedback(False, "Features should switch on independently (one draw per feature and sample); yours "
+                               f"are correlated (correlation {float(corr.abs().max()):.2f}).")
     if ((present - p.double()).abs() > 5 * se).any():
-        return feedback(False, "", f"At p = 0.1, 0.5, 1 the share of non-zero x_i should be about p; yours is "
-                                   f"{', '.join(f'{v:.3f}' for v in present.tolist())}. Use each instance's own p.")
+        return feedback(False, f"At p = 0.1, 0.5, 1 the share of non-zero x_i should be about p; yours is "
+                               f"{', '.join(f'{v:.3f}' for v in present.tolist())}. Use each instance's own p.")
     values = x[x > 0]
     if abs(float(values.mean()) - 0.5) > 0.01:
         one_draw = abs(float(x[:, 0][x[:, 0] > 0].mean()) - 0.05) < 0.01  # p = 0.1: values uniform on [0, 0.1)
         hint = (" It looks like rand * (rand < p) with ONE draw: the kept values are then uniform on [0, p). Draw "
                 "the value separately, or divide the kept draw by p." if one_draw else "")
-        return feedback(False, "", f"A present x_i should be uniform on [0, 1) (mean 0.5); yours have mean "
-                                   f"{float(values.mean()):.3f}.{hint}")
+        return feedback(False, f"A present x_i should be uniform on [0, 1) (mean 0.5); yours have mean "
+                               f"{float(values.mean()):.3f}.{hint}")
     if abs(float(values.var()) - 1 / 12) > 0.01:
-        return feedback(False, "", f"A present x_i should be uniform on [0, 1) (variance 1/12 = 0.083); yours have "
-                                   f"variance {float(values.var()):.3f}.")
-    return feedback(True, "Each x_i is non-zero with probability p and then uniform on [0, 1), independently.", "")
+        return feedback(False, f"A present x_i should be uniform on [0, 1) (variance 1/12 = 0.083); yours have "
+                               f"variance {float(values.var()):.3f}.")
+    return feedback(True, "Each x_i is non-zero with probability p and then uniform on [0, 1), independently.")
 
 
 def _forward_inputs() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -151,21 +151,21 @@ def check_forward(fn: Any) -> bool:
     if unanswered(fn):
         return False
     if not callable(fn):
-        return feedback(False, "", "Write a function: def forward(x, W, b): ...")
+        return feedback(False, "Write a function: def forward(x, W, b): ...")
     x, W, b = _forward_inputs()
     out, err = call_learner(fn, x.clone(), W.clone(), b.clone())
     if err:
-        return feedback(False, "", err + " Shapes: x [batch, instances, n], W [instances, n, m], b [instances, n]; "
+        return feedback(False, err + " Shapes: x [batch, instances, n], W [instances, n, m], b [instances, n]; "
                                          "h = einsum('bkn,knm->bkm', x, W).")
     y, err = learner_tensor(out, tuple(x.shape), "forward(x, W, b)")
     if err:
-        return feedback(False, "", err + " x' has the shape of x: [batch, instances, n_features].")
+        return feedback(False, err + " x' has the shape of x: [batch, instances, n_features].")
     x, W, b = x.double(), W.double(), b.double()
     h = torch.einsum("bkn,knm->bkm", x, W)
     pre = torch.einsum("bkm,knm->bkn", h, W)
     right = torch.relu(pre + b)
     if _close(y, right):
-        return feedback(True, "x' = ReLU(W^T W x + b): a linear hidden layer, the bias and the ReLU on the output.", "")
+        return feedback(True, "x' = ReLU(W^T W x + b): a linear hidden layer, the bias and the ReLU on the output.")
     mistakes = [
         (torch.relu(torch.einsum("bkm,knm->bkn", torch.relu(h), W) + b),
          "There is a ReLU on the hidden layer: that is the privileged-basis variant (notebook 07). The paper's main "
@@ -178,9 +178,9 @@ def check_forward(fn: Any) -> bool:
     ]
     for wrong, message in mistakes:
         if _close(y, wrong):
-            return feedback(False, "", message)
-    return feedback(False, "", "Not ReLU(W^T W x + b). With W stored as [instances, n, m]: h = einsum('bkn,knm->bkm', "
-                               "x, W), then x' = ReLU(einsum('bkm,knm->bkn', h, W) + b).")
+            return feedback(False, message)
+    return feedback(False, "Not ReLU(W^T W x + b). With W stored as [instances, n, m]: h = einsum('bkn,knm->bkm', "
+                           "x, W), then x' = ReLU(einsum('bkm,knm->bkn', h, W) + b).")
 
 
 def check_loss(fn: Any) -> bool:
@@ -189,25 +189,25 @@ def check_loss(fn: Any) -> bool:
     if unanswered(fn):
         return False
     if not callable(fn):
-        return feedback(False, "", "Write a function: def loss(x, x_hat, importance): ...")
+        return feedback(False, "Write a function: def loss(x, x_hat, importance): ...")
     g = torch.Generator().manual_seed(2)
     B, K, n = 64, 3, 5
     x, x_hat = torch.rand(B, K, n, generator=g), torch.rand(B, K, n, generator=g)
     imp = 0.7 ** torch.arange(n, dtype=torch.float32)
     out, err = call_learner(fn, x.clone(), x_hat.clone(), imp.clone())
     if err:
-        return feedback(False, "", err)
+        return feedback(False, err)
     if isinstance(out, torch.Tensor) and out.numel() == K and out.ndim == 1:
-        return feedback(False, "", f"Your loss has one value per instance (shape [{K}]): sum them, the instances train "
-                                   "independently and their losses add.")
+        return feedback(False, f"Your loss has one value per instance (shape [{K}]): sum them, the instances train "
+                               "independently and their losses add.")
     value, err = learner_tensor(out, (), "loss(x, x_hat, importance)")
     if err:
-        return feedback(False, "", err + " The loss is one number (a 0-d tensor).")
+        return feedback(False, err + " The loss is one number (a 0-d tensor).")
     x, x_hat, imp = x.double(), x_hat.double(), imp.double()
     per = (imp * (x - x_hat) ** 2).mean((0, 2))  # [K]
     right = per.sum()
     if _close(value, right):
-        return feedback(True, "L = sum_k mean_{b,i} I_i (x_i - x'_i)^2: importance weights the squared error.", "")
+        return feedback(True, "L = sum_k mean_{b,i} I_i (x_i - x'_i)^2: importance weights the squared error.")
     mistakes = [
         ((imp * (x - x_hat) ** 2).sum(), "That is the sum over the batch and features; take the mean over them "
                                          "(and sum over instances)."),
@@ -221,6 +221,6 @@ def check_loss(fn: Any) -> bool:
     ]
     for wrong, message in mistakes:
         if _close(value, wrong):
-            return feedback(False, "", message)
-    return feedback(False, "", f"Expected {float(right):.5f}, got {float(value):.5f}: "
-                               "sum over instances of the mean over batch and features of I_i (x - x_hat)^2.")
+            return feedback(False, message)
+    return feedback(False, f"Expected {float(right):.5f}, got {float(value):.5f}: "
+                           "sum over instances of the mean over batch and features of I_i (x - x_hat)^2.")

@@ -28,15 +28,15 @@ def check_n_represented(answer: Any, sweep: Any, density: float = 0.01) -> bool:
         return False
     value = as_number(answer)
     if value is None or value != int(value):
-        return feedback(False, "", "Write a whole number of features, e.g. answer = 6.")
+        return feedback(False, "Write a whole number of features, e.g. answer = 6.")
     k = sweep.nearest(density=density)
     right = int(sweep.n_represented()[k])
     setting = sweep.label(k)
     if int(value) == right:
         return feedback(True, f"At {setting}, {right} features have ||W_i|| > 0.5, "
-                              f"in {sweep.model.n_hidden} hidden dimensions.", "")
-    return feedback(False, "", f"Find the panel titled {setting} and count the bars that reach past the dashed "
-                               "0.5 line (grey bars are not represented).")
+                              f"in {sweep.model.n_hidden} hidden dimensions.")
+    return feedback(False, f"Find the panel titled {setting} and count the bars that reach past the dashed "
+                           "0.5 line (grey bars are not represented).")
 
 
 def first_dropped(sweep: Any) -> int | None:
@@ -54,17 +54,17 @@ def check_first_dropped(answer: Any, sweep: Any) -> bool:
     k = int(sweep.density.argmin())
     value = as_number(answer)
     if right is None:  # every feature is represented: there is no right index to give
-        return feedback(False, "", f"At {sweep.label(k)} every feature is represented in this run.")
+        return feedback(False, f"At {sweep.label(k)} every feature is represented in this run.")
     if value is None or value != int(value):
-        return feedback(False, "", "Write one feature index, e.g. answer = 7.")
+        return feedback(False, "Write one feature index, e.g. answer = 7.")
     if int(value) == right:
         return feedback(True, f"Feature {right} (importance {float(sweep.importance[k, right]):.3g}) is the first "
-                              "gap from the top: the model drops the least important features.", "")
+                              "gap from the top: the model drops the least important features.")
     if 0 <= int(value) < sweep.model.n_features and bool(represented(sweep.W)[k, int(value)]):
-        return feedback(False, "", f"Feature {int(value)} is represented at {sweep.label(k)} (its bar passes 0.5). "
-                                   "Look for the first grey bar from the top.")
-    return feedback(False, "", f"In the panel titled {sweep.label(k)}, go down from feature 0: "
-                               "which is the first grey (not represented) bar?")
+        return feedback(False, f"Feature {int(value)} is represented at {sweep.label(k)} (its bar passes 0.5). "
+                               "Look for the first grey bar from the top.")
+    return feedback(False, f"In the panel titled {sweep.label(k)}, go down from feature 0: "
+                           "which is the first grey (not represented) bar?")
 
 
 def check_dims_per_feature(answer: Any, sweep: Any) -> bool:
@@ -73,17 +73,17 @@ def check_dims_per_feature(answer: Any, sweep: Any) -> bool:
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "", "Write a number (a fraction is fine, e.g. answer = 5 / 8).")
+        return feedback(False, "Write a number (a fraction is fine, e.g. answer = 5 / 8).")
     k = int(sweep.density.argmin())
     m, n_rep = sweep.model.n_hidden, int(sweep.n_represented()[k])
     right = m / n_rep
     if abs(value - right) <= 0.01:
         return feedback(True, f"{m} dimensions / {n_rep} features = {right:.2f} of a dimension per feature: "
-                              "less than 1, which is only possible in superposition.", "")
+                              "less than 1, which is only possible in superposition.")
     if abs(value - n_rep / m) <= 0.01:
-        return feedback(False, "", "That is features per dimension; the question asks for dimensions per feature.")
-    return feedback(False, "", f"Divide the {m} hidden dimensions by the number of features represented at "
-                               f"{sweep.label(k)}.")
+        return feedback(False, "That is features per dimension; the question asks for dimensions per feature.")
+    return feedback(False, f"Divide the {m} hidden dimensions by the number of features represented at "
+                           f"{sweep.label(k)}.")
 
 
 # ------------------------------------------------------------------------------ build it yourself: the measure

@@ -41,10 +41,10 @@ def check_count_and_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int 
     try:
         count, dstar = answer
     except (TypeError, ValueError):
-        return feedback(False, "", "Write two numbers: answer = (count, D*).")
+        return feedback(False, "Write two numbers: answer = (count, D*).")
     count, dstar = as_whole(count), as_number(dstar)
     if count is None or dstar is None:
-        return feedback(False, "", "Write a whole number of features and a number for D*: answer = (count, D*).")
+        return feedback(False, "Write a whole number of features and a number for D*: answer = (count, D*).")
     p = 1.0 - sparsity
     right_count, right_dstar = count_and_dstar(sweeps, n_hidden, p)
     ok_count, ok_dstar = count == right_count, abs(dstar - right_dstar) <= 0.05
@@ -52,12 +52,12 @@ def check_count_and_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int 
         per = n_hidden / right_count
         return feedback(True, f"m = {n_hidden} at S = {sparsity:g} (p = {p:.3g}): {right_count} features, "
                               f"D* = {right_dstar:.2f}, about m / count = {per:.2f} dimension per feature"
-                              f"{': antipodal pairs' if abs(per - 0.5) < 0.05 else ''}.", "")
+                              f"{': antipodal pairs' if abs(per - 0.5) < 0.05 else ''}.")
     if not ok_count:
-        return feedback(False, "", f"S = {sparsity:g} is p = 1 - S = {p:.3g}. In the table of counts, read the row "
-                                   f"m = {n_hidden}, column p = {p:.3g}.")
-    return feedback(False, "", f"The count is right. D* = m / ||W||_F^2: with {right_count} features of norm about 1, "
-                               f"||W||_F^2 is about {right_count}, so D* is about {n_hidden} / {right_count}.")
+        return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g}. In the table of counts, read the row "
+                               f"m = {n_hidden}, column p = {p:.3g}.")
+    return feedback(False, f"The count is right. D* = m / ||W||_F^2: with {right_count} features of norm about 1, "
+                           f"||W||_F^2 is about {right_count}, so D* is about {n_hidden} / {right_count}.")
 
 
 TETRAHEDRON = 0.75
@@ -69,16 +69,16 @@ def check_tetrahedron(answer: Any) -> bool:
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "", "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
+        return feedback(False, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if abs(value - TETRAHEDRON) <= 0.01:
         return feedback(True, "D_i = 1 / (1 + 3 x (1/3)^2) = 1 / (4/3) = 3/4: four features share three "
-                              "dimensions equally.", "")
+                              "dimensions equally.")
     if abs(value - 1.0 / (1.0 + 3.0 / 3.0)) <= 0.01:
-        return feedback(False, "", "Square the cosines first: each of the 3 others adds (-1/3)^2 = 1/9, not 1/3.")
+        return feedback(False, "Square the cosines first: each of the 3 others adds (-1/3)^2 = 1/9, not 1/3.")
     if abs(value - 1.0) <= 0.01:
-        return feedback(False, "", "D_i = 1 is a feature with a dimension to itself; here three others overlap it.")
-    return feedback(False, "", "D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2 with j = i included: the feature itself "
-                               "contributes 1, and each of the 3 others contributes (-1/3)^2.")
+        return feedback(False, "D_i = 1 is a feature with a dimension to itself; here three others overlap it.")
+    return feedback(False, "D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2 with j = i included: the feature itself "
+                           "contributes 1, and each of the 3 others contributes (-1/3)^2.")
 
 
 def first_m_all(sweeps: Mapping[int, Any], density: float) -> int | None:
@@ -96,18 +96,18 @@ def check_first_m_all(answer: Any, sweeps: Mapping[int, Any], sparsity: float = 
         return False
     value = as_whole(answer)
     if value is None:
-        return feedback(False, "", "Write a whole number of hidden dimensions, e.g. answer = 5.")
+        return feedback(False, "Write a whole number of hidden dimensions, e.g. answer = 5.")
     p = 1.0 - sparsity
     right = first_m_all(sweeps, p)
     n = next(iter(sweeps.values())).model.n_features
     if right is not None and value == right:
         return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}), m = {right} is the first width that holds all "
-                              f"{n} features: {n / right:.3g} features per dimension.", "")
+                              f"{n} features: {n / right:.3g} features per dimension.")
     if value == n:
-        return feedback(False, "", f"m = {n} gives every feature its own dimension, but sparse features need far "
-                                   "fewer. Look down the table's column for this density.")
-    return feedback(False, "", f"S = {sparsity:g} is p = 1 - S = {p:.3g}: go down that column of the table of counts "
-                               f"to the first m with all {n} features.")
+        return feedback(False, f"m = {n} gives every feature its own dimension, but sparse features need far "
+                               "fewer. Look down the table's column for this density.")
+    return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g}: go down that column of the table of counts "
+                           f"to the first m with all {n} features.")
 
 
 # ------------------------------------------------------------------------------ build it yourself: the measure

@@ -28,24 +28,24 @@ def check_antipodal_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "", "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2**2 / 12).")
+        return feedback(False, "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2**2 / 12).")
     right = antipodal_loss_value(r, p)
     if abs(value - right) <= 0.02 * right:
         return feedback(True, f"(1 + r) p^2 / 12 = {1 + r:g} x {p:g}^2 / 12 = {right:.4g}: both features are off by "
                               "min(x_0, x_1) when both are active, E[min^2] = 1/6, and the loss averages the 2 "
-                              "features.", "")
+                              "features.")
     if abs(value - 2 * right) <= 0.04 * right:
-        return feedback(False, "", "Close: the library's loss is the MEAN over the 2 features, not their sum.")
+        return feedback(False, "Close: the library's loss is the MEAN over the 2 features, not their sum.")
     if abs(value - right * 2 / (1 + r)) <= 0.02 * right or abs(value - right * 2 * r / (1 + r)) <= 0.02 * right:
-        return feedback(False, "", "Weight each feature's error by its own importance: 1 for feature 0, r for the "
-                                   "extra one.")
+        return feedback(False, "Weight each feature's error by its own importance: 1 for feature 0, r for the "
+                               "extra one.")
     if abs(value - right / 2) <= 0.02 * right:  # only the larger of the two counted as wrong
-        return feedback(False, "", "When both are active, BOTH features are off by min(x_0, x_1): the larger comes out "
-                                   "as max - min, the smaller as 0.")
+        return feedback(False, "When both are active, BOTH features are off by min(x_0, x_1): the larger comes out "
+                               "as max - min, the smaller as 0.")
     if abs(value - right * 1.5) <= 0.02 * right:
-        return feedback(False, "", "E[min(U, V)^2] is 1/6, not 1/4: min(U, V) has density 2(1 - t) on [0, 1].")
-    return feedback(False, "", "Both features are active with probability p^2; then each is off by min(x_0, x_1), "
-                               "whose square has mean 1/6. Weight by importance (1 and r) and average over 2 features.")
+        return feedback(False, "E[min(U, V)^2] is 1/6, not 1/4: min(U, V) has density 2(1 - t) on [0, 1].")
+    return feedback(False, "Both features are active with probability p^2; then each is off by min(x_0, x_1), "
+                           "whose square has mean 1/6. Weight by importance (1 and r) and average over 2 features.")
 
 
 P_STAR_R1 = 4 / 7
@@ -57,16 +57,16 @@ def check_boundary(answer: Any) -> bool:
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "", "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
+        return feedback(False, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if abs(value - P_STAR_R1) <= 0.01:
         return feedback(True, "(p/3 - p^2/4) / 2 = 2 p^2 / 12  ->  p/3 = 7 p^2 / 12  ->  p* = 4/7 ≈ 0.571 "
-                              "(S ≈ 0.43): sparser than that, superposition wins.", "")
+                              "(S ≈ 0.43): sparser than that, superposition wins.")
     if abs(value - (1 - P_STAR_R1)) <= 0.01:
-        return feedback(False, "", "That is the sparsity S* = 1 - p*. The question asks for the density p*.")
+        return feedback(False, "That is the sparsity S* = 1 - p*. The question asks for the density p*.")
     if abs(value - 2 / 3) <= 0.01:
-        return feedback(False, "", "Keep the -p^2/4 of the variance: V(p) = p/3 - p^2/4, not p/3.")
-    return feedback(False, "", "Set the two losses equal: r V(p) / 2 with V = p/3 - p^2/4 (drop the extra feature) and "
-                               "(1 + r) p^2 / 12 (antipodal pair), with r = 1, and solve for p > 0.")
+        return feedback(False, "Keep the -p^2/4 of the variance: V(p) = p/3 - p^2/4, not p/3.")
+    return feedback(False, "Set the two losses equal: r V(p) / 2 with V = p/3 - p^2/4 (drop the extra feature) and "
+                           "(1 + r) p^2 / 12 (antipodal pair), with r = 1, and solve for p > 0.")
 
 
 def shared_pair(r: float = 5.0, p: float = 0.05) -> set[int]:
@@ -81,14 +81,14 @@ def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.05) -> bool:
         return False
     chosen = as_feature_set(answer)
     if chosen is None or len(chosen) != 2 or not chosen <= {0, 1, 2}:
-        return feedback(False, "", "Write the two feature indices (0, 1 or 2; the extra feature is 2), "
-                                   "e.g. answer = {0, 2}.")
+        return feedback(False, "Write the two feature indices (0, 1 or 2; the extra feature is 2), "
+                               "e.g. answer = {0, 2}.")
     right = shared_pair(r, p)
     if chosen == right:
         return feedback(True, f"At r = {r:g} the pair is {sorted(right)}: an antipodal pair costs each of its features "
                               "p^2/6 times its importance, so the model pairs the two cheap ones, (1 + 1) < (1 + r), "
-                              "and gives the extra feature a dimension of its own.", "")
+                              "and gives the extra feature a dimension of its own.")
     if 2 in chosen:
-        return feedback(False, "", f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; "
-                                   "pairing the other two costs 2 p^2 / 18. Which is cheaper when r > 1?")
-    return feedback(False, "", "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")
+        return feedback(False, f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; "
+                               "pairing the other two costs 2 p^2 / 18. Which is cheaper when r > 1?")
+    return feedback(False, "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")

@@ -75,7 +75,7 @@ FEATURE_CMAP: Colormap = ListedColormap(colormaps["viridis"](np.linspace(0.0, 0.
 KIND_NAMES = {"relu_output": "ReLU output", "linear": "linear", "relu_hidden": "ReLU hidden"}
 NORM_LABEL = r"$\|W_i\|$"
 SUPERPOSITION_LABEL = r"superposition $\Sigma_{j\neq i}(\hat W_i\cdot W_j)^2$"
-P_AXIS_LABEL = "feature probability p = 1 - S (log scale)"
+P_AXIS_LABEL = "density p = 1 - S (log scale)"
 
 F = TypeVar("F", bound=Callable[..., Any])
 ModelLike = Any  # ToyModel | Sweep | torch.Tensor | np.ndarray
@@ -591,7 +591,7 @@ def _finish_panels(fig: Figure, axes: list[Axes], view: str) -> None:
 def compare_models(
     models_or_Ws: Sequence[ModelLike],
     titles: Sequence[str] | None = None,
-    kind: str = "embedding",
+    view: str = "embedding",
     instances: Sequence[int] | int | None = None,
 ) -> Figure:
     """Side-by-side panels of one view ("embedding", "norms", "wtw" or "interference"), one per model.
@@ -602,8 +602,8 @@ def compare_models(
     models = list(models_or_Ws)
     if not models:
         raise ValueError("compare_models needs at least one model")
-    if kind not in _VIEWS:
-        raise ValueError(f"kind must be one of {_VIEWS}, got {kind!r}")
+    if view not in _VIEWS:
+        raise ValueError(f"view must be one of {_VIEWS}, got {view!r}")
     if instances is None:
         idx = [0] * len(models)
     elif isinstance(instances, (int, np.integer)):
@@ -617,16 +617,16 @@ def compare_models(
     if titles is not None and len(titles) != len(models):
         raise ValueError(f"got {len(models)} panels but {len(titles)} titles")
     n_feat = max(_resolve(m, k).n_features for m, k in zip(models, idx))
-    w, h = _panel_size(kind, n_feat)
-    fig = plt.figure(figsize=(w * len(models) + (0.8 if kind in ("norms", "interference") else 0), h + 0.4),
+    w, h = _panel_size(view, n_feat)
+    fig = plt.figure(figsize=(w * len(models) + (0.8 if view in ("norms", "interference") else 0), h + 0.4),
                      layout="constrained")
     axes = []
     for p, (m, k) in enumerate(zip(models, idx)):
-        ax = fig.add_subplot(1, len(models), p + 1, projection=_projection(kind, m))
+        ax = fig.add_subplot(1, len(models), p + 1, projection=_projection(view, m))
         t = titles[p] if titles is not None else _wrap_title(_resolve(m, k).title())
-        _draw(kind, m, k, ax, t)
+        _draw(view, m, k, ax, t)
         axes.append(ax)
-    _finish_panels(fig, axes, kind)
+    _finish_panels(fig, axes, view)
     return fig
 
 
@@ -637,18 +637,18 @@ def _wrap_title(text: str) -> str:
 
 @_styled
 def plot_sweep(
-    sweep: Sweep, view: str = "norms", indices: Sequence[int] | None = None, ncols: int | None = None
+    sweep: Sweep, view: str = "norms", instances: Sequence[int] | None = None, ncols: int | None = None
 ) -> Figure:
     """Small multiples of one view over a Sweep's instances, each panel titled sweep.label(k).
 
     The static companion of every slider explorer (it renders on GitHub).  view: "norms",
-    "embedding" (n_hidden 2 or 3), "wtw" or "interference"; indices: which instances (default all).
+    "embedding" (n_hidden 2 or 3), "wtw" or "interference"; instances: which instances (default all).
     """
     if view not in _VIEWS:
         raise ValueError(f"view must be one of {_VIEWS}, got {view!r}")
-    idx = list(range(len(sweep))) if indices is None else [int(k) for k in indices]
+    idx = list(range(len(sweep))) if instances is None else [int(k) for k in instances]
     if not idx:
-        raise ValueError("indices must name at least one instance")
+        raise ValueError("instances must name at least one instance")
     for k in idx:
         _check_instance(k, len(sweep))
     ncols = min(len(idx), 5) if ncols is None else int(ncols)

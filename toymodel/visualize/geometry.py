@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..geometry import FRACTIONS as GEOMETRY_FRACTIONS
-from ..geometry import GRAPH_THRESHOLD, nearest_fraction, tegum_factors
+from ..geometry import EDGE_THRESHOLD, nearest_fraction, tegum_factors
 from ..metrics import (
     REPRESENTED_THRESHOLD,
     dimensions_per_feature,
@@ -151,7 +151,7 @@ def _factor_name(size: int, D: np.ndarray, tol: float = 0.03) -> str:
     return "alone" if size == 1 else f"{size}-feature factor"
 
 
-def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD, max_kinds: int = 4) -> str:
+def factor_summary(W: Any, edge_threshold: float = EDGE_THRESHOLD, max_kinds: int = 4) -> str:
     """The tegum factors of one model in words, most frequent first, e.g. '21 antipodal pairs, 3 pentagons'.
 
     A factor is named by its polytope only when its size and its features' median D_i both match (a factor
@@ -160,7 +160,7 @@ def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD, max_kinds: int = 
     """
     w = torch.as_tensor(W).detach().float().cpu()
     D = feature_dimensionality(w)[0].numpy()
-    names = [_factor_name(len(f), D[f]) for f in tegum_factors(w, threshold)]
+    names = [_factor_name(len(f), D[f]) for f in tegum_factors(w, edge_threshold)]
     if not names:
         return "no represented feature"
     counts = sorted({n: names.count(n) for n in names}.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -179,9 +179,9 @@ def factor_summary(W: Any, threshold: float = GRAPH_THRESHOLD, max_kinds: int = 
 
 @_styled
 def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None,
-                        threshold: float = GRAPH_THRESHOLD, max_factors: int = 40) -> Figure:
+                        edge_threshold: float = EDGE_THRESHOLD, max_factors: int = 40) -> Figure:
     """The paper's feature geometry graph of one model: a node per represented feature, an edge where
-    |W_i . W_j| > threshold (width and darkness grow with |W_i . W_j|).
+    |W_i . W_j| > edge_threshold (width and darkness grow with |W_i . W_j|).
 
     Each connected component (tegum factor) is drawn as a ring in its own cell, smallest factors first.
     W: [n_features, n_hidden] (one instance).  At most max_factors cells are drawn.
@@ -191,7 +191,7 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
         w = w[0]
     if w.ndim != 2:
         raise ValueError(f"W must have shape [n_features, n_hidden] (one instance), got {tuple(w.shape)}")
-    factors = sorted(tegum_factors(w, threshold), key=lambda f: (len(f), f[0]))
+    factors = sorted(tegum_factors(w, edge_threshold), key=lambda f: (len(f), f[0]))
     shown = factors[:max_factors]
     ncol = max(1, min(10, len(shown)))
     fig, ax = _fig_ax(ax, (6.2, 0.8 + 0.66 * math.ceil(len(shown) / ncol)))
@@ -205,7 +205,7 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
         xy = np.stack([cx + radius * np.cos(angle), cy + radius * np.sin(angle)], 1)
         a, b = np.triu_indices(k, 1)
         g = np.minimum(G[np.ix_(factor, factor)][a, b], 1.0)
-        edge = g > threshold
+        edge = g > edge_threshold
         segments.append(np.stack([xy[a[edge]], xy[b[edge]]], 1))
         strength.append(g[edge])
         points.append(xy)
@@ -218,7 +218,7 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
     ax.set_aspect("equal")
     ax.axis("off")
     more = f" (first {max_factors} of {len(factors)} factors)" if len(factors) > max_factors else ""
-    ax.set_title((f"feature geometry graph: {factor_summary(w, threshold)}" if title is None else title) + more)
+    ax.set_title((f"feature geometry graph: {factor_summary(w, edge_threshold)}" if title is None else title) + more)
     return fig
 
 

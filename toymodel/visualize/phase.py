@@ -134,7 +134,7 @@ def plot_phase_map(
     if mark is not None:
         ax.plot([r[mark[0]]], [p[mark[1]]], marker="o", ms=11, mfc="none", mec="black", mew=2, gid="mark")
     ax.set_xlabel(RATIO_LABEL)
-    ax.set_ylabel("feature probability p = 1 - S (log scale)")
+    ax.set_ylabel("density p = 1 - S (log scale)")
     what = "trained models" if which == "empirical" else "theory: the best closed-form candidate"
     ax.set_title(f"{what}, {n} features → {n - 1} hidden" if title is None else title)
     if legend:
@@ -237,7 +237,7 @@ def plot_loss_slice(diagram: Any, i: int, ax: Axes | None = None) -> Figure:
         ax.axvline(np.sqrt(pp[s] * pp[s + 1]), color="0.3", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("feature probability p = 1 - S (log scale)")
+    ax.set_xlabel("density p = 1 - S (log scale)")
     ax.set_ylabel("expected loss (log scale)")
     ax.set_title(f"ReLU output, {n} features → {n - 1} hidden, r = {r:.3g}:\n"
                  "candidates' closed forms and trained losses")
