@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from toymodel.exercises import nb01, nb02, nb04
+from toymodel.exercises import nb01, nb02, nb04, nb05, nb07
 
 # ------------------------------------------------------------------------------------------------ samplers
 
@@ -231,9 +231,165 @@ def test_feature_dimensionality_names_the_mistake(fn, named, capsys):
 
 
 @pytest.mark.parametrize("check", [nb01.check_generate_batch, nb01.check_forward, nb01.check_loss,
-                                   nb02.check_superposition, nb04.check_feature_dimensionality])
+                                   nb02.check_superposition, nb04.check_feature_dimensionality,
+                                   nb05.check_V, nb05.check_A, nb07.check_abs_forward])
 def test_unanswered_and_non_functions_never_raise(check, capsys):
     assert check(...) is False
     assert "Not answered yet" in capsys.readouterr().out
     assert check(42) is False
     assert "Write a function" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------------------------- 01: the training loop
+
+
+def train_5_to_2(generate_batch=batch_uniform_threshold, density=0.05, steps=2000, seed=0):
+    """The exercise's worked answer: plain torch, autograd, AdamW, the learner's three functions."""
+    torch.manual_seed(seed)
+    W = torch.nn.Parameter(0.5 * torch.randn(1, 5, 2))
+    b = torch.nn.Parameter(torch.zeros(1, 5))
+    importance = 0.9 ** torch.arange(5.0)
+    opt = torch.optim.AdamW([W, b], lr=1e-2)
+    for _ in range(steps):
+        x = generate_batch(1024, 5, torch.tensor([density]))
+        loss = loss_vectorised(x, forward_einsum(x, W, b), importance)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    return W.detach()
+
+
+def pentagon(radius=1.1, offset=10.0):
+    angles = torch.deg2rad(offset + 72.0 * torch.arange(5.0))
+    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+
+
+def test_a_plain_torch_loop_with_the_learners_functions_finds_the_pentagon(capsys):
+    W = train_5_to_2()
+    assert nb01.check_trained_pentagon(W) is True
+    assert "72 degrees" in capsys.readouterr().out
+    assert nb01.plot_beside_library(W, pentagon()[None]) is not None
+
+
+@pytest.mark.parametrize("W, named", [
+    (lambda: pentagon(0.01), "hardly moved"),
+    (lambda: train_5_to_2(density=1.0, steps=400), "dense solution"),
+    (lambda: torch.cat([pentagon()[:1], -pentagon()[:1], torch.tensor([[0.0, 1.0], [0.0, -1.0], [0.01, 0.0]])]),
+     "local minimum"),
+    (lambda: torch.cat([pentagon()[:3], torch.zeros(2, 2)]), "3 of 5"),
+    (lambda: torch.stack([torch.deg2rad(torch.tensor([0.0, 60, 130, 200, 290])).cos(),
+                          torch.deg2rad(torch.tensor([0.0, 60, 130, 200, 290])).sin()], 1), "not evenly spaced"),
+    (lambda: torch.zeros(5, 3), "shape [5, 2]"),
+    (lambda: None, "Not answered"),
+])
+def test_the_trained_pentagon_check_names_the_mistake(W, named, capsys):
+    assert nb01.check_trained_pentagon(W()) is False
+    assert named in capsys.readouterr().out
+
+
+def test_the_trained_pentagon_check_takes_the_layouts_a_learner_returns(capsys):
+    P = pentagon()
+    for W in (P, P[None], (P[None], torch.zeros(1, 5)), torch.nn.Parameter(P[None])):
+        assert nb01.check_trained_pentagon(W) is True
+    assert nb01.plot_beside_library(None, P[None]) is None
+
+
+# --------------------------------------------------------------------------------------- 05: V(p) and A(p)
+
+
+def V_by_hand(density):
+    return density / 3 - density**2 / 4
+
+
+def V_by_sampling(density):
+    x = torch.rand(400_000) * (torch.rand(400_000) < density)
+    return float(((x - x.mean()) ** 2).mean())
+
+
+def A_by_hand(density):
+    return density**2 / 6
+
+
+def A_by_sampling(density):
+    x0, x1 = (torch.rand(2, 400_000) * (torch.rand(2, 400_000) < density)).double()
+    return np.mean(((x0 - torch.relu(x0 - x1)) ** 2).numpy())  # a numpy scalar: still one number
+
+
+@pytest.mark.parametrize("fn", [V_by_hand, V_by_sampling, lambda p: torch.tensor(p / 3 - p * p / 4)])
+def test_V_accepts_a_closed_form_or_a_sampler(fn, capsys):
+    assert nb05.check_V(fn) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn", [A_by_hand, A_by_sampling])
+def test_A_accepts_a_closed_form_or_a_sampler(fn, capsys):
+    assert nb05.check_A(fn) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda p: p / 3, "E[x^2]"),
+    (lambda p: p / 12, "p Var(U)"),
+    (lambda p: p / 3 - p / 4, "E[x]^2 written p/4"),
+    (lambda p: V_by_hand(1 - p), "swapped"),
+    (lambda p: 1 / 0, "ZeroDivisionError"),
+    (lambda p: [p, p], "one number"),
+    (lambda p: p, "V(0.02) = 0.02"),
+])
+def test_V_names_the_mistake(fn, named, capsys):
+    assert nb05.check_V(fn) is False
+    assert named in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda p: p / 6, "BOTH features active"),
+    (lambda p: p**2 / 12, "EACH is off"),
+    (lambda p: p**2 / 4, "1/6, not 1/4"),
+    (lambda p: p**2 / 3, "not x_0 itself"),
+    (lambda p: (1 - p) ** 2 / 6, "swapped"),
+    (lambda p: torch.ones(3) * p, "one number"),
+])
+def test_A_names_the_mistake(fn, named, capsys):
+    assert nb05.check_A(fn) is False
+    assert named in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------------------------------- 07: the |x| model
+
+
+def abs_forward_einsum(x, W1, W2, b):
+    h = torch.relu(torch.einsum("bkn,knm->bkm", x, W1))
+    return torch.relu(torch.einsum("bkm,knm->bkn", h, W2) + b)
+
+
+def abs_forward_matmul(x, W1, W2, b):  # instance-first matmuls: the same maths
+    h = torch.relu(x.transpose(0, 1) @ W1)  # [K, B, m]
+    return torch.relu(h @ W2.transpose(1, 2) + b[:, None, :]).transpose(0, 1)
+
+
+def test_abs_forward_is_the_library_model(capsys):
+    from toymodel.computation import AbsValueModel
+
+    model = AbsValueModel(6, 4, 2, seed=1)
+    x = torch.rand(8, 2, 6) * 2 - 1
+    with torch.no_grad():
+        model.b.normal_()
+        assert torch.allclose(abs_forward_einsum(x, model.W1, model.W2, model.b), model(x))
+
+
+@pytest.mark.parametrize("fn", [abs_forward_einsum, abs_forward_matmul])
+def test_abs_forward_accepts_right_implementations(fn, capsys):
+    assert nb07.check_abs_forward(fn) is True, capsys.readouterr().out
+
+
+@pytest.mark.parametrize("fn, named", [
+    (lambda x, W1, W2, b: x.abs(), "|x| itself"),
+    (lambda x, W1, W2, b: torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x, W1), W2) + b),
+     "hidden ReLU is missing"),
+    (lambda x, W1, W2, b: abs_forward_einsum(x, W1, W2, b * 0), "bias b is missing"),
+    (lambda x, W1, W2, b: abs_forward_einsum(x, W1, W2, b * 0) + b, "after the output ReLU"),
+    (lambda x, W1, W2, b: abs_forward_einsum(x, W1, W1, b), "uses W1"),
+    (lambda x, W1, W2, b: torch.einsum("bkn,knm->bkm", x, W1), "shape"),
+    (lambda x, W1, W2, b: abs_forward_einsum(x, W1, W2, b) * 2, "Not ReLU(W2 ReLU(W1 x) + b)"),
+])
+def test_abs_forward_names_the_mistake(fn, named, capsys):
+    assert nb07.check_abs_forward(fn) is False
+    assert named in capsys.readouterr().out

@@ -15,7 +15,7 @@ from . import as_feature_set, as_number, call_learner, feedback, learner_tensor,
 
 __all__ = [
     "check_density_sparsity", "check_forward", "check_generate_batch", "check_linear_kept", "check_loss",
-    "check_pentagon_angle",
+    "check_pentagon_angle", "check_trained_pentagon",
 ]
 
 
@@ -224,3 +224,65 @@ def check_loss(fn: Any) -> bool:
             return feedback(False, message)
     return feedback(False, f"Expected {float(right):.5f}, got {float(value):.5f}: "
                            "sum over instances of the mean over batch and features of I_i (x - x_hat)^2.")
+
+
+def _as_five_by_two(W: Any) -> tuple[torch.Tensor | None, str | None]:
+    """The learner's trained W as a [5, 2] float64 tensor (one instance), or (None, a message)."""
+    if isinstance(W, (tuple, list)) and W and isinstance(W[0], torch.Tensor):
+        W = W[0]  # (W, b) returned together
+    shape = tuple(getattr(W, "shape", ()))
+    if shape == (1, 5, 2):
+        W = W[0]
+    return learner_tensor(W, (5, 2), "train_5_to_2()")
+
+
+def check_trained_pentagon(W: Any) -> bool:
+    """The training-loop exercise: W [5, 2] (or [1, 5, 2], or (W, b)) trained by the learner's own loop
+    (their generate_batch, forward and loss; torch.optim.AdamW) on 5 features at p = 0.05 should be a
+    regular pentagon: every ||W_i|| > 0.5 and neighbouring directions 72 degrees apart (within 8)."""
+    if unanswered(W):
+        return False
+    w, err = _as_five_by_two(W)
+    if err:
+        return feedback(False, err + " Return the trained W (detached), shape [1, 5, 2] or [5, 2].")
+    norms = w.norm(dim=1)
+    if float(norms.max()) < 0.1:
+        return feedback(False, f"W hardly moved (largest norm {float(norms.max()):.3f}): is the loop calling "
+                               "opt.zero_grad(), loss.backward() and opt.step() every step, on a W created with "
+                               "requires_grad (torch.nn.Parameter)?")
+    kept = norms > 0.5
+    n_kept = int(kept.sum())
+    top = w[norms.argsort(descending=True)[:2]]
+    cos_top = float((top[0] @ top[1]).abs() / (top[0].norm() * top[1].norm()))
+    if n_kept <= 2 or (n_kept == 3 and cos_top < 0.2):
+        return feedback(False, "Two features on orthogonal axes and the rest fading: that is the dense solution "
+                               "(PCA). Train on sparse inputs, p = 0.05: is density or sparsity passed to "
+                               "generate_batch?")
+    angles = torch.atan2(w[kept, 1], w[kept, 0]).rad2deg().sort().values
+    gaps = torch.diff(torch.cat([angles, angles[:1] + 360.0]))
+    if n_kept == 4 and bool(((gaps - 90.0).abs() < 10).all()):
+        return feedback(False, "Two antipodal pairs at right angles: a local minimum (the 5th feature is "
+                               "dropped). Train again with another seed; the paper keeps the best of several.")
+    if n_kept < 5:
+        return feedback(False, f"{n_kept} of 5 features are represented (||W_i|| > 0.5). Train longer, or check "
+                               "the learning rate (AdamW, lr about 1e-2 for 2,000 steps).")
+    if float((gaps - 72.0).abs().max()) > 8.0:
+        return feedback(False, "All 5 features are represented but not evenly spaced (gaps "
+                               f"{', '.join(f'{g:.0f}' for g in gaps.tolist())} degrees): train longer.")
+    return feedback(True, "Your own sampler, model, loss and loop found the pentagon: 5 features in 2 dimensions, "
+                          f"72 degrees apart (gaps {', '.join(f'{g:.0f}' for g in gaps.tolist())}).")
+
+
+def plot_beside_library(W: Any, library: Any, instance: int = 0) -> Any:
+    """Your trained W [5, 2] next to the library's (a ToyModel, Sweep or W tensor; `instance` picks the model):
+    the figure, or None (with a reminder) while W is not a trained [5, 2] tensor yet."""
+    from ..visualize import compare_models  # figures only when asked for: checkers stay light
+
+    if unanswered(W):
+        return None
+    w, err = _as_five_by_two(W)
+    if err:
+        print(f"Nothing to draw yet: {err}")
+        return None
+    return compare_models([w[None].float(), library], ["your loop", "the library (train_toy_model)"],
+                          view="embedding", instances=[0, instance])

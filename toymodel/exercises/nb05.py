@@ -8,12 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import torch
+
 from ..phase import candidate_losses, theoretical_candidate
-from . import as_feature_set, as_number, feedback, unanswered
+from . import as_feature_set, as_number, call_learner, feedback, unanswered
 
 __all__ = [
-    "antipodal_loss_value", "check_antipodal_loss", "check_boundary", "check_shared_pair", "P_STAR_R1",
-    "shared_pair"
+    "antipodal_loss_value", "check_A", "check_antipodal_loss", "check_boundary", "check_shared_pair", "check_V",
+    "CHECK_DENSITIES", "P_STAR_R1", "shared_pair",
 ]
 
 
@@ -92,3 +95,81 @@ def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.05) -> bool:
         return feedback(False, f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; "
                                "pairing the other two costs 2 p^2 / 18. Which is cheaper when r > 1?")
     return feedback(False, "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")
+
+
+CHECK_DENSITIES = (0.02, 0.1, 0.3, 0.6, 1.0)
+
+
+def _learner_curve(fn: Any, name: str) -> tuple[np.ndarray | None, np.ndarray, str | None]:
+    """Run fn on CHECK_DENSITIES, one call per density (a float), so a closed form and a sampler both fit."""
+    p = np.array(CHECK_DENSITIES)
+    if not callable(fn):
+        return None, p, f"Write a function: def {name}(density): ... returning one number."
+    values = []
+    for q in CHECK_DENSITIES:
+        out, err = call_learner(fn, q)
+        if err:
+            return None, p, err
+        if isinstance(out, torch.Tensor):
+            out = out.item() if out.numel() == 1 else None
+        elif isinstance(out, np.ndarray):
+            out = out.item() if out.size == 1 else None
+        value = as_number(out)
+        if value is None:
+            return None, p, f"{name}({q}) should return one number, got {type(out).__name__}."
+        values.append(value)
+    return np.array(values), p, None
+
+
+def _check_curve(fn: Any, name: str, right: np.ndarray, mistakes: list[tuple[np.ndarray, str]],
+                 success: str, hint: str) -> bool:
+    """Compare fn on CHECK_DENSITIES with `right` (5% or 3e-4: room for a sampling estimate), then with each
+    known mistake."""
+    if unanswered(fn):
+        return False
+    value, p, err = _learner_curve(fn, name)
+    if err:
+        return feedback(False, err)
+    close = lambda a, b: bool(np.all(np.abs(a - b) <= 0.05 * np.abs(b) + 3e-4))  # noqa: E731
+    if close(value, right):
+        return feedback(True, success)
+    for wrong, message in mistakes:
+        if close(value, wrong):
+            return feedback(False, message)
+    shown = ", ".join(f"{name}({q:g}) = {v:.4g}" for q, v in zip(p, value))
+    return feedback(False, f"{shown}. {hint}")
+
+
+def check_V(fn: Any) -> bool:
+    """Build V(p): fn(density) -> the loss of a feature the model ignores, E[(x - b)^2] at its best constant
+    output b = E[x], for x = 0 with probability 1 - p, else U[0, 1).  Right: p/3 - p^2/4 (by hand or by sampling)."""
+    p = np.array(CHECK_DENSITIES)
+    return _check_curve(
+        fn, "V", p / 3 - p**2 / 4,
+        [(p / 3, "That is E[x^2]. The best constant output is b = E[x] = p/2, not 0: subtract E[x]^2 = p^2/4."),
+         (p / 12, "That is p/12: p Var(U), which misses the spread between 'absent' (0) and 'present' (mean "
+                  "1/2), or p/3 - p/4 with E[x]^2 written p/4. V = E[x^2] - E[x]^2 with E[x^2] = p/3 and "
+                  "E[x]^2 = (p/2)^2."),
+         ((1 - p) / 3 - (1 - p) ** 2 / 4, "Density and sparsity are swapped: the feature is present with "
+                                          "probability p = density, absent with probability S = 1 - p."),
+         (p / 3 - p**2 / 2, "E[x]^2 = (p/2)^2 = p^2/4, not p^2/2.")],
+        "V(p) = E[x^2] - E[x]^2 = p/3 - p^2/4: the variance of a feature, the loss of its best constant guess.",
+        "V(p) = E[(x - E[x])^2] for x = 0 with probability 1 - p, else U[0, 1). E[x^2] = p * E[U^2].")
+
+
+def check_A(fn: Any) -> bool:
+    """Build A(p): fn(density) -> the loss of ONE feature of a unit antipodal pair (W = [1, -1], b = 0):
+    E[(x_0 - x'_0)^2] with x'_0 = ReLU(x_0 - x_1), both features independent at density p.  Right: p^2/6."""
+    p = np.array(CHECK_DENSITIES)
+    return _check_curve(
+        fn, "A", p**2 / 6,
+        [(p / 6, "An error needs BOTH features active (probability p * p = p^2), not one: when x_1 = 0 the "
+                 "ReLU returns x_0 exactly."),
+         (p**2 / 12, "When both are active, the larger comes out as max - min and the smaller as 0: EACH is off "
+                     "by min(x_0, x_1). Count feature 0's error in both cases (x_0 > x_1 and x_0 < x_1)."),
+         (p**2 / 4, "E[min(U, V)^2] is 1/6, not 1/4: min(U, V) has density 2(1 - t) on [0, 1]."),
+         (p**2 / 3, "The error is min(x_0, x_1), not x_0 itself: with x_0 > x_1 the output is x_0 - x_1."),
+         ((1 - p) ** 2 / 6, "Density and sparsity are swapped: each feature is present with probability p.")],
+        "A(p) = p^2 E[min(U, V)^2] = p^2/6: only when both features fire does the pair interfere.",
+        "Feature 0's error is nonzero only when both features are active (probability p^2), and then it is "
+        "min(x_0, x_1). What is E[min(U, V)^2]?")

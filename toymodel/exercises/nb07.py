@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
+
 from ..neurons import n_monosemantic, n_polysemantic
-from . import as_whole, feedback, unanswered
+from . import as_whole, call_learner, feedback, learner_tensor, unanswered
 
 __all__ = [
-    "check_monosemantic", "check_neurons_for_abs", "check_rotation", "monosemantic_count", "neurons_for_abs",
-    "ROTATION_ANSWERS"
+    "check_abs_forward", "check_monosemantic", "check_neurons_for_abs", "check_rotation", "monosemantic_count",
+    "neurons_for_abs", "ROTATION_ANSWERS",
 ]
 
 
@@ -87,3 +89,55 @@ def check_rotation(answer: Any) -> bool:
     wrong = sorted(k for k in ROTATION_ANSWERS if given[k] != ROTATION_ANSWERS[k])
     return feedback(False, f"Look again at {', '.join(wrong)}: which models apply a function to each hidden "
                            "coordinate separately?")
+
+
+def _abs_inputs() -> tuple[torch.Tensor, ...]:
+    """x [64, 2, 6] signed and sparse, W1 and W2 [2, 6, 4], b [2, 6]: n != m, so a transposed weight shows."""
+    g = torch.Generator().manual_seed(7)
+    K, n, m, B = 2, 6, 4, 64
+    x = (2 * torch.rand(B, K, n, generator=g) - 1) * (torch.rand(B, K, n, generator=g) < 0.5)
+    W1, W2 = torch.randn(K, n, m, generator=g), torch.randn(K, n, m, generator=g)
+    b = 0.3 * torch.randn(K, n, generator=g)
+    return x, W1, W2, b
+
+
+def check_abs_forward(fn: Any) -> bool:
+    """fn(x [batch, n_instances, n_features], W1, W2 [n_instances, n_features, n_hidden], b [n_instances, n_features])
+    -> y' = ReLU(W2 ReLU(W1 x) + b), shaped like x: the |x| model's forward pass (toymodel.computation.AbsValueModel).
+
+    W1[k, i, j] is feature i -> neuron j and W2[k, i, j] neuron j -> output i, so
+    h = ReLU(einsum('bkn,knm->bkm', x, W1)) and y' = ReLU(einsum('bkm,knm->bkn', h, W2) + b)."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "Write a function: def abs_forward(x, W1, W2, b): ...")
+    x, W1, W2, b = _abs_inputs()
+    out, err = call_learner(fn, x.clone(), W1.clone(), W2.clone(), b.clone())
+    if err:
+        return feedback(False, err + " Shapes: x [batch, instances, n], W1 and W2 [instances, n, m], b [instances, n].")
+    y, err = learner_tensor(out, tuple(x.shape), "abs_forward(x, W1, W2, b)")
+    if err:
+        return feedback(False, err + " y' has the shape of x: [batch, instances, n_features].")
+    x, W1, W2, b = x.double(), W1.double(), W2.double(), b.double()
+    pre_h = torch.einsum("bkn,knm->bkm", x, W1)
+    read = lambda h, W: torch.einsum("bkm,knm->bkn", h, W)  # noqa: E731
+    right = torch.relu(read(torch.relu(pre_h), W2) + b)
+    close = lambda a: bool(torch.allclose(y, a, rtol=1e-4, atol=1e-5))  # noqa: E731
+    if close(right):
+        return feedback(True, "y' = ReLU(W2 ReLU(W1 x) + b): ReLU neurons in the middle, the bias and a ReLU on the "
+                              "output, as in the paper's absolute-value model.")
+    mistakes = [
+        (x.abs(), "That is |x| itself: the model must compute its estimate from W1, W2 and b."),
+        (torch.relu(read(pre_h, W2) + b), "The hidden ReLU is missing: without it the model is linear up to the "
+                                          "output ReLU and cannot compute |x| = ReLU(x) + ReLU(-x)."),
+        (read(torch.relu(pre_h), W2) + b, "The output ReLU is missing: y' = ReLU(W2 h + b)."),
+        (torch.relu(read(torch.relu(pre_h), W2)), "The bias b is missing: y' = ReLU(W2 h + b)."),
+        (torch.relu(read(torch.relu(pre_h), W2)) + b, "The bias is added after the output ReLU; it goes inside."),
+        (torch.relu(read(torch.relu(pre_h), W1) + b), "The read-out uses W1: this model's weights are untied, the "
+                                                      "output is W2 h (W2[k, i, j]: neuron j -> output i)."),
+    ]
+    for wrong, message in mistakes:
+        if close(wrong):
+            return feedback(False, message)
+    return feedback(False, "Not ReLU(W2 ReLU(W1 x) + b). h = ReLU(einsum('bkn,knm->bkm', x, W1)), then "
+                           "y' = ReLU(einsum('bkm,knm->bkn', h, W2) + b).")
