@@ -20,7 +20,16 @@ import time
 
 import torch
 
-from toymodel import ToyModel, evaluate_loss, generate_sparse_features, train_toy_model
+from toymodel import (
+    ToyModel,
+    density_sweep,
+    evaluate_loss,
+    generate_sparse_features,
+    geometric_importance,
+    train_toy_model,
+)
+
+__all__ = ["CONFIGS", "main", "peak_rss_mb", "reference_training", "run"]
 
 CONFIGS = {
     # name: (n_features, n_hidden, n_instances, importance decay)
@@ -57,8 +66,8 @@ def peak_rss_mb() -> float:
 
 def run(name: str, ref_steps: int) -> None:
     n, m, k, decay = CONFIGS[name]
-    p = 20 ** -torch.linspace(0, 1, k)
-    imp = decay ** torch.arange(n, dtype=torch.float32)
+    p = density_sweep(k, 1 / 20)  # 20 ** -linspace(0, 1, k)
+    imp = geometric_importance(n, decay)
     print(f"\n== config {name}: {n} features -> {m} hidden, {k} instances, importance {decay}^i, "
           f"p = 20^-linspace(0, 1, {k}), threads = {torch.get_num_threads()}")
 

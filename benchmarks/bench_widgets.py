@@ -12,7 +12,6 @@ switch) only selects: its time is printed too.
 
 from __future__ import annotations
 
-import base64
 import statistics
 import time
 
@@ -20,6 +19,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import ipywidgets  # noqa: E402
 import torch  # noqa: E402
 
 from toymodel import experiments, widgets  # noqa: E402
@@ -34,10 +34,14 @@ def measure(name: str, make) -> None:
     t = time.perf_counter()
     ex = make()
     cell = time.perf_counter() - t
-    png_bytes = sum(len(base64.b64decode(png)) for png, _ in ex._cache.values())
+    png_bytes = ex.frame_bytes
     slider = ex.sliders[0]
     moves = []
-    for value in [v for _, v in getattr(slider, "options", [])] or range(slider.min, slider.max + 1):
+    if isinstance(slider, ipywidgets.IntSlider):
+        values = list(range(slider.min, slider.max + 1))
+    else:
+        values = [v for _, v in slider.options]
+    for value in values:
         t = time.perf_counter()
         slider.value = value
         moves.append(time.perf_counter() - t)
@@ -49,31 +53,31 @@ def measure(name: str, make) -> None:
 def main() -> None:
     torch.set_num_threads(1)
     basic = experiments.basic_superposition(progress=False)
-    measure("sparsity_explorer 01", lambda: widgets.sparsity_explorer(basic))
+    measure("SparsityExplorer 01", lambda: widgets.SparsityExplorer(basic))
     paper = experiments.sparse_vs_dense(progress=False)
-    measure("sparsity_explorer 02", lambda: widgets.sparsity_explorer(paper))
+    measure("SparsityExplorer 02", lambda: widgets.SparsityExplorer(paper))
     grid = experiments.feature_importance(progress=False)
-    measure("importance_explorer", lambda: widgets.importance_explorer(grid))
+    measure("ImportanceExplorer", lambda: widgets.ImportanceExplorer(grid))
     dims = experiments.dimensionality_sweep(progress=False)
-    measure("hidden_size_explorer", lambda: widgets.hidden_size_explorer(dims, density=0.3))
+    measure("HiddenSizeExplorer", lambda: widgets.HiddenSizeExplorer(dims, density=0.3))
     d2 = experiments.phase_diagram(2, progress=False)
-    measure("phase_explorer 2->1", lambda: widgets.phase_explorer(d2, ratio=1.0, density=0.3))
+    measure("PhaseExplorer 2->1", lambda: widgets.PhaseExplorer(d2, ratio=1.0, density=0.3))
     d3 = experiments.phase_diagram(3, n_ratios=10, n_densities=10, progress=False)
-    measure("phase_explorer 3->2", lambda: widgets.phase_explorer(d3, ratio=5.0, density=0.1))
+    measure("PhaseExplorer 3->2", lambda: widgets.PhaseExplorer(d3, ratio=5.0, density=0.1))
     ab = experiments.computation_sweep(progress=False)
     geo = experiments.load_feature_geometry().sweep()
-    measure("geometry_explorer", lambda: widgets.geometry_explorer(geo))
+    measure("GeometryExplorer", lambda: widgets.GeometryExplorer(geo))
     rh = experiments.privileged_basis(progress=False)
-    measure("neuron_explorer", lambda: widgets.neuron_explorer(rh))
-    measure("neuron_explorer |x|", lambda: widgets.neuron_explorer(ab))
+    measure("NeuronExplorer", lambda: widgets.NeuronExplorer(rh))
+    measure("NeuronExplorer |x|", lambda: widgets.NeuronExplorer(ab))
     nu = experiments.nonuniform_superposition(progress=False)  # notebook 08, as its cells call them
-    measure("ratio_explorer", lambda: widgets.ratio_explorer(nu, ratio=4.0))
+    measure("RatioExplorer", lambda: widgets.RatioExplorer(nu, ratio=4.0))
     anti2 = experiments.correlated_features("anticorrelated", progress=False)
     corr3 = experiments.correlated_features("correlated", n_pairs=3, progress=False)
     sets = {"2 anticorrelated pairs": anti2, "3 correlated pairs": corr3}
-    measure("set_explorer", lambda: widgets.set_explorer(sets, name="3 correlated pairs", density=0.05))
+    measure("SetExplorer", lambda: widgets.SetExplorer(sets, name="3 correlated pairs", density=0.05))
     run = experiments.learning_dynamics(progress=False)
-    measure("training_scrubber", lambda: widgets.training_scrubber(run, every=8, step=1440, until=3200))
+    measure("TrainingScrubber", lambda: widgets.TrainingScrubber(run, every=8, step=1440, until=3200))
 
 
 if __name__ == "__main__":

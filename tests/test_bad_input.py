@@ -76,7 +76,7 @@ def test_metrics_reject_what_is_not_a_weight_matrix():
 
 
 def test_experiment_arguments():
-    with pytest.raises(ValueError, match=r"densities must lie in \(0, 1\]"):
+    with pytest.raises(ValueError, match=r"densities must hold numbers in \(0, 1\]"):
         basic_superposition(densities=[0.5, 0.0], steps=1)
     with pytest.raises(ValueError, match="hidden_sizes entry must be a positive integer"):
         dimensionality_sweep(hidden_sizes=(2, 0), steps=1)

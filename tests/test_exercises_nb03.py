@@ -27,7 +27,8 @@ def grid():
 
 @pytest.fixture(scope="module")
 def lin():
-    s = feature_importance(kind="linear", importance_decays=(0.9,), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
+    s = feature_importance(kind="linear", importance_decays=(0.9,), densities=(1.0, 0.01), steps=1, n_seeds=1,
+                           progress=False)
     for k in range(len(s)):
         _set_norms(s, k, 3)
     return s

@@ -161,8 +161,8 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a slider move trained a model")
 
-    monkeypatch.setattr(tw, "train_toy_model", boom)
-    ex = tw.geometry_explorer(geo)
+    monkeypatch.setattr(tw.core, "train_toy_model", boom)
+    ex = tw.GeometryExplorer(geo)
     assert ex.n_renders == len(geo)  # every setting drawn once, when it was built: the browser picks the frame
     assert repr(ex) == "GeometryExplorer(ReLU output, 400 features → 30 hidden, 20 densities, view='histogram')"
     assert ex.index == FRACTIONS and "pentagons" in ex.title and "square antiprism" in ex.title
@@ -173,13 +173,13 @@ def test_explorer_redraws_the_chosen_density_without_training(geo, monkeypatch):
     assert f"tegum factors: {viz.factor_summary(geo.W[PLATEAU])}" in ex.title and "antipodal pairs" in ex.title
     assert ex.output.outputs[0]["data"]["image/png"] != first
     assert base64.b64decode(ex.output.outputs[0]["data"]["image/png"]).startswith(b"\x89PNG")
-    assert [label for label, _ in ex.slider.options][0] == "p=1 (S=0)"
+    assert [label for label, _ in ex.slider.options][0] == "p = 1 (S = 0)"
     with pytest.raises(ValueError, match="view must be one of"):
-        tw.geometry_explorer(geo, view="cube")
+        tw.GeometryExplorer(geo, view="cube")
 
 
 def test_prerendered_explorer_draws_every_setting_once(geo, monkeypatch):
-    ex = tw.geometry_explorer(geo)
+    ex = tw.GeometryExplorer(geo)
     assert ex.n_renders == len(geo)
     for _, k in ex.slider.options:
         ex.slider.value = k

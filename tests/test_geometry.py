@@ -112,7 +112,9 @@ def test_thomson_solutions_are_the_papers_polytopes():
 
 
 def test_thomson_is_seeded():
-    assert np.array_equal(thomson(5, 3, seed=1, n_starts=2, steps=200), thomson(5, 3, seed=1, n_starts=2, steps=200))
+    one = thomson(5, 3, seed=1, n_starts=2, steps=200)
+    assert np.array_equal(one, thomson(5, 3, seed=1, n_starts=2, steps=200))
+    assert not np.allclose(one, thomson(5, 3, seed=2, n_starts=2, steps=200))  # the seed is used
 
 
 @pytest.mark.parametrize("call, match", [

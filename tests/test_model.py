@@ -79,3 +79,33 @@ def test_the_courses_public_names_are_importable_from_the_package():
     for name in ["ToyModel", "generate_sparse_features", "train_toy_model", "compute_feature_interference",
                  "plot_feature_embeddings_2d", "plot_interference_matrix", "plot_feature_norms", "compare_models"]:
         assert callable(getattr(toymodel, name)), name
+
+
+# what the notebooks import from the top level (the rest comes from toymodel.visualize, widgets, exercises and
+# the going-further science modules)
+NOTEBOOK_NAMES = """ToyModel basic_superposition compute_feature_interference computation_sweep correlated_features
+dimensionality_sweep dimensions_per_feature embedding_angles evaluate_loss feature_dimensionality feature_importance
+feature_norms generate_correlated_features generate_sparse_features geometric_importance learning_dynamics
+load_feature_geometry n_represented nonuniform_superposition phase_diagram privileged_basis represented
+small_polytopes sparse_vs_dense superposition train_toy_model""".split()
+
+
+def test_the_top_level_exports_the_courses_api_and_nothing_it_lacks():
+    import toymodel
+    from toymodel import experiments, metrics, sweeps
+
+    assert set(NOTEBOOK_NAMES) <= set(toymodel.__all__)
+    assert [name for name in toymodel.__all__ if not hasattr(toymodel, name)] == []
+    measures = {name for name in metrics.__all__ if name not in ("as_weights", "unit_rows")}  # helpers, not measures
+    assert measures <= set(toymodel.__all__)
+    assert set(sweeps.__all__) <= set(toymodel.__all__) and set(sweeps.__all__) <= set(experiments.__all__)
+    assert toymodel.Sweep is experiments.Sweep is sweeps.Sweep
+
+
+def test_importing_the_package_does_not_pull_in_the_widgets():
+    import subprocess
+    import sys
+
+    code = "import sys, toymodel; print('ipywidgets' in sys.modules, 'toymodel.widgets' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["False", "False"]

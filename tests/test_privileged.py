@@ -17,7 +17,7 @@ from toymodel.neurons import (
     rotate_hidden,
 )
 from toymodel.visualize import plot_monosemantic_vs_density, plot_neuron_stack, plot_neuron_weights
-from toymodel.widgets import neuron_explorer
+from toymodel.widgets import NeuronExplorer
 
 
 def test_random_rotation_is_orthogonal_and_seeded():
@@ -124,7 +124,7 @@ def test_monosemantic_plot_and_bad_input(small_sweep):
 
 
 def test_explorer_redraws_precomputed_models(small_sweep):
-    e = neuron_explorer(small_sweep)
+    e = NeuronExplorer(small_sweep)
     assert repr(e) == "NeuronExplorer(ReLU hidden, 10 features → 5 neurons, 2 densities)"
     assert e.n_renders == 2 and "5 of 5 neurons monosemantic" in e.title
     W_before = small_sweep.W.clone()
@@ -136,14 +136,14 @@ def test_explorer_redraws_precomputed_models(small_sweep):
 
 def test_explorer_on_the_abs_model():
     s = computation_sweep(n_features=6, n_hidden=4, densities=(1.0, 0.1), steps=20, progress=False)
-    e = neuron_explorer(s)
+    e = NeuronExplorer(s)
     assert repr(e) == "NeuronExplorer(|x| model, 6 features → 4 neurons, 2 densities)"
     assert e.title.startswith("|x| model, 6 features → 4 neurons, p = 1 (S = 0)")
 
 
 def test_bad_input_is_a_value_error(small_sweep):
     with pytest.raises(ValueError, match="relu_hidden"):
-        neuron_explorer(Sweep(ToyModel(3, 2), torch.ones(1), torch.ones(1, 3), torch.ones(1)))  # relu_output
+        NeuronExplorer(Sweep(ToyModel(3, 2), torch.ones(1), torch.ones(1, 3), torch.ones(1)))  # relu_output
     with pytest.raises(ValueError, match="orthogonal"):
         rotate_hidden(ToyModel(4, 2), torch.ones(2, 2))
     with pytest.raises(ValueError, match=r"rotation must have shape"):

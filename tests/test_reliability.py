@@ -178,7 +178,7 @@ def test_a_model_that_already_holds_nan_is_not_called_a_diverged_run():
 @pytest.mark.parametrize("measure", [feature_norms, n_represented, superposition, dimensions_per_feature,
                                      embedding_angles, classify_phase, classify_candidate])
 def test_metrics_refuse_a_weight_matrix_holding_nan(measure):
-    W = torch.randn(3, 2, 2 if measure is not embedding_angles else 2)
+    W = torch.randn(3, 2, 2)  # 2 features in 2 dims: a valid input for every measure (embedding_angles needs m = 2)
     W[1, 0, 1] = float("nan")
     with pytest.raises(ValueError, match=r"W holds non-finite values \(1 NaN"):
         measure(W)
@@ -320,16 +320,16 @@ def test_n_densities_zero_is_reported_as_n_densities():
         feature_geometry_densities(0)
 
 
-@pytest.mark.parametrize("call", [
-    lambda: train_toy_model(ToyModel(5, 2), True, steps=1),
-    lambda: generate_sparse_features(4, 2, [True, 0.5]),
-    lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=True),
-    lambda: train_toy_model(ToyModel(5, 2), 0.1, lr=True),
-    lambda: geometric_importance(5, importance_decay=True),
-    lambda: basic_superposition(densities=[True, 0.5], steps=1),
+@pytest.mark.parametrize("call, name", [
+    (lambda: train_toy_model(ToyModel(5, 2), True, steps=1), "density"),
+    (lambda: generate_sparse_features(4, 2, [True, 0.5]), "density"),
+    (lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=True), "steps"),
+    (lambda: train_toy_model(ToyModel(5, 2), 0.1, lr=True), "lr"),
+    (lambda: geometric_importance(5, importance_decay=True), "importance_decay"),
+    (lambda: basic_superposition(densities=[True, 0.5], steps=1), "densities"),
 ])
-def test_bools_are_not_taken_as_numbers(call):
-    with pytest.raises(ValueError):
+def test_bools_are_not_taken_as_numbers(call, name):
+    with pytest.raises(ValueError, match=rf"^{name} .*True"):
         call()
 
 

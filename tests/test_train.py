@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from toymodel import ToyModel, evaluate_loss, train_toy_model
-from toymodel.train import _AdamW, loss_and_grads
+from toymodel.train import _AdamW, loss_and_grads, show_progress
 
 
 @pytest.mark.parametrize("kind", ["relu_output", "linear", "relu_hidden"])
@@ -99,20 +99,42 @@ def test_no_nan_on_accepted_inputs(p, imp):
     assert torch.isfinite(result.loss).all() and torch.isfinite(model.W).all()
 
 
-def test_progress_bar_is_on_in_a_kernel_and_off_outside_by_default(monkeypatch):
-    """The decision itself: progress=None means a bar only inside a Jupyter kernel; True/False force it."""
-    from toymodel.train import _progress_bar
-
+def test_progress_decision_is_on_in_a_kernel_off_outside_and_forced_by_a_bool(monkeypatch):
+    """show_progress is THE decision: progress=None means a bar only inside a Jupyter kernel; True / False force it."""
     monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
-    assert _progress_bar(None, 100) is None  # a script or a test: no bar
+    assert show_progress(None) is False  # a script, a test, the CLI: no bar
+    assert show_progress(True) is True and show_progress(False) is False
     monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
-    bar = _progress_bar(None, 100)  # inside a kernel: a bar
-    assert bar is not None and bar.total == 100
-    bar.close()
-    assert _progress_bar(False, 100) is None
-    forced = _progress_bar(True, 100)
-    assert forced is not None
-    forced.close()
+    assert show_progress(None) is True  # inside a kernel: a bar
+    assert show_progress(False) is False and show_progress(True) is True
+
+
+def test_training_draws_the_bar_that_show_progress_asks_for(monkeypatch):
+    """The training loop follows the decision: a bar over every step when it says yes, none when it says no."""
+    import tqdm.auto
+
+    bars = []
+
+    class Bar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n, self.closed = total, 0, False
+            bars.append(self)
+
+        def update(self, n):
+            self.n += n
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", Bar)
+    monkeypatch.delitem(sys.modules, "ipykernel", raising=False)
+    train_toy_model(ToyModel(5, 2), 0.1, steps=100)  # progress=None outside a kernel
+    train_toy_model(ToyModel(5, 2), 0.1, steps=100, progress=False)
+    assert bars == []
+    train_toy_model(ToyModel(5, 2), 0.1, steps=100, progress=True)
+    monkeypatch.setitem(sys.modules, "ipykernel", types.ModuleType("ipykernel"))
+    train_toy_model(ToyModel(5, 2), 0.1, steps=100)  # progress=None inside a kernel
+    assert [(bar.total, bar.n, bar.closed) for bar in bars] == [(100, 100, True)] * 2
 
 
 def test_threads_are_restored_and_results_do_not_depend_on_them():

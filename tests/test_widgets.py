@@ -33,7 +33,8 @@ def sweep():
 
 @pytest.fixture(scope="module")
 def grid():
-    return feature_importance(n_features=5, n_hidden=2, importance_decays=(1.0, 0.7), densities=[1.0, 0.3, 0.05], **FAST)
+    return feature_importance(n_features=5, n_hidden=2, importance_decays=(1.0, 0.7), densities=[1.0, 0.3, 0.05],
+                              **FAST)
 
 
 @pytest.fixture(scope="module")
@@ -48,12 +49,16 @@ def no_training(monkeypatch):
     def boom(*args, **kwargs):
         raise AssertionError("a slider move trained a model")
 
-    import toymodel.experiments
+    import sys
+
+    import toymodel.experiments  # noqa: F401  (its modules hold their own train_toy_model)
     import toymodel.train
 
-    monkeypatch.setattr(tw, "train_toy_model", boom)
+    monkeypatch.setattr(tw.core, "train_toy_model", boom)
     monkeypatch.setattr(toymodel.train, "train_toy_model", boom)
-    monkeypatch.setattr(toymodel.experiments, "train_toy_model", boom)
+    for name, module in list(sys.modules.items()):
+        if name.startswith("toymodel.experiments") and "train_toy_model" in vars(module):
+            monkeypatch.setattr(module, "train_toy_model", boom)
 
 
 def follow_links(explorer) -> widgets.Output:
@@ -86,12 +91,12 @@ def shown_png(explorer) -> bytes:
 
 
 def test_sparsity_slider_is_ordered_dense_to_sparse_and_labelled(sweep):
-    ex = tw.sparsity_explorer(sweep)
+    ex = tw.SparsityExplorer(sweep)
     assert isinstance(ex, widgets.VBox) and ex.stack in ex.children and ex.slider in ex.children
     assert isinstance(ex.slider, widgets.SelectionSlider)
     assert ex.slider.continuous_update is False
     labels = [label for label, _ in ex.slider.options]
-    assert labels == ["p=1 (S=0)", "p=0.3 (S=0.7)", "p=0.1 (S=0.9)", "p=0.01 (S=0.99)"]
+    assert labels == ["p = 1 (S = 0)", "p = 0.3 (S = 0.7)", "p = 0.1 (S = 0.9)", "p = 0.01 (S = 0.99)"]
     assert [k for _, k in ex.slider.options] == [1, 3, 0, 2]  # values are instance indices
     assert ex.index == 1  # starts dense
     shown_png(ex)
@@ -99,7 +104,7 @@ def test_sparsity_slider_is_ordered_dense_to_sparse_and_labelled(sweep):
 
 @pytest.mark.parametrize("view", ["both", "embedding", "norms", "wtw"])
 def test_moving_the_slider_shows_the_chosen_instance(sweep, no_training, view):
-    ex = tw.sparsity_explorer(sweep, view=view, prerender=False)  # prerender is ignored: all frames drawn
+    ex = tw.SparsityExplorer(sweep, view=view, prerender=False)  # prerender is ignored: all frames drawn
     assert ex.n_renders == 4
     first = shown_png(ex)
     for k in (2, 3, 0):
@@ -115,7 +120,7 @@ def test_moving_the_slider_shows_the_chosen_instance(sweep, no_training, view):
 
 
 def test_prerender_draws_everything_up_front(sweep, no_training):
-    ex = tw.sparsity_explorer(sweep)
+    ex = tw.SparsityExplorer(sweep)
     assert ex.n_renders == 4
     for _, k in ex.slider.options:
         ex.slider.value = k
@@ -123,23 +128,23 @@ def test_prerender_draws_everything_up_front(sweep, no_training):
     assert ex.n_renders == 4
 
 
-def test_sparsity_explorer_rejects_bad_views(sweep, dims):
+def test_SparsityExplorer_rejects_bad_views(sweep, dims):
     with pytest.raises(ValueError):
-        tw.sparsity_explorer(sweep, view="pie")
+        tw.SparsityExplorer(sweep, view="pie")
     with pytest.raises(ValueError, match="n_hidden"):
-        tw.sparsity_explorer(dims[1], view="embedding")
-    ex = tw.sparsity_explorer(dims[1])  # n_hidden = 1: "both" shows W^T W beside the norms
+        tw.SparsityExplorer(dims[1], view="embedding")
+    ex = tw.SparsityExplorer(dims[1])  # n_hidden = 1: "both" shows W^T W beside the norms
     assert ex.view == "both" and "4 features → 1 hidden" in ex.title
     shown_png(ex)
 
 
 def test_repr_is_short_and_stable(sweep):
-    text = repr(tw.sparsity_explorer(sweep, view="norms"))
+    text = repr(tw.SparsityExplorer(sweep, view="norms"))
     assert text == "SparsityExplorer(ReLU output, 5 features → 2 hidden, 4 densities, view='norms')"
 
 
-def test_importance_explorer_picks_the_nearest_grid_point(grid, sweep, no_training):
-    ex = tw.importance_explorer(grid)
+def test_ImportanceExplorer_picks_the_nearest_grid_point(grid, sweep, no_training):
+    ex = tw.ImportanceExplorer(grid)
     assert ex.importance_decay_slider.continuous_update is False and ex.density_slider.continuous_update is False
     assert [v for _, v in ex.importance_decay_slider.options] == [1.0, 0.7]
     assert [v for _, v in ex.density_slider.options] == pytest.approx([1.0, 0.3, 0.05])
@@ -151,15 +156,16 @@ def test_importance_explorer_picks_the_nearest_grid_point(grid, sweep, no_traini
             k = grid.nearest(density=p, importance_decay=decay)
             assert ex.index == k
             assert grid.label(k) in ex.title
-            assert float(grid.importance_decay[k]) == pytest.approx(decay) and float(grid.density[k]) == pytest.approx(p)
+            assert float(grid.importance_decay[k]) == pytest.approx(decay)
+            assert float(grid.density[k]) == pytest.approx(p)
             seen.add(shown_png(ex))
     assert len(seen) == 6
     with pytest.raises(ValueError, match="decay"):
-        tw.importance_explorer(sweep)
+        tw.ImportanceExplorer(sweep)
 
 
-def test_hidden_size_explorer(dims, no_training):
-    ex = tw.hidden_size_explorer(dims)
+def test_HiddenSizeExplorer(dims, no_training):
+    ex = tw.HiddenSizeExplorer(dims)
     assert isinstance(ex.m_slider, widgets.IntSlider) and (ex.m_slider.min, ex.m_slider.max) == (1, 3)
     assert ex.m_slider.continuous_update is False
     ex.m_slider.value = 3
@@ -168,12 +174,12 @@ def test_hidden_size_explorer(dims, no_training):
     assert ex.index == k
     assert "4 features → 3 hidden" in ex.title and dims[3].label(k) in ex.title and "D^*" in ex.title
     shown_png(ex)
-    gap = tw.hidden_size_explorer({1: dims[1], 3: dims[3]})
+    gap = tw.HiddenSizeExplorer({1: dims[1], 3: dims[3]})
     assert isinstance(gap.m_slider, widgets.SelectionSlider)
 
 
-def test_retrain_button_trains_only_on_click():
-    ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
+def test_LiveRetrainer_trains_only_on_click():
+    ex = tw.LiveRetrainer(density=0.1, steps=50, train_now=False)
     assert ex.model is None and ex.output.outputs == () and not ex.KERNEL_FREE
     ex.slider.value = 0.5  # moving the slider does not train
     assert ex.model is None and "Retrain" in ex.status.value
@@ -189,16 +195,18 @@ def test_retrain_button_trains_only_on_click():
 
 
 def test_density_options():
-    assert tw.density_options(torch.tensor([0.05, 1.0])) == [("p=1 (S=0)", 1), ("p=0.05 (S=0.95)", 0)]
+    assert tw.density_options(torch.tensor([0.05, 1.0])) == [("p = 1 (S = 0)", 1), ("p = 0.05 (S = 0.95)", 0)]
 
 
-def test_explorers_open_on_an_informative_setting(grid, dims, no_training):
-    ex = tw.importance_explorer(grid)
+def test_explorers_open_on_an_informative_setting(grid, dims, sweep, no_training):
+    ex = tw.ImportanceExplorer(grid)
     assert ex.index == grid.nearest(importance_decay=0.8, density=0.1)
-    hx = tw.hidden_size_explorer(dims)
+    hx = tw.HiddenSizeExplorer(dims)
     assert hx.m_slider.value == 2 and hx.index == dims[2].nearest(density=0.1)
-    first = tw.hidden_size_explorer(dims, n_hidden=None, density=None)
+    first = tw.HiddenSizeExplorer(dims, n_hidden=None, density=None)
     assert first.m_slider.value == min(dims)
+    assert tw.SparsityExplorer(sweep, density=0.12).index == 0  # the start is a density, never an index
+    assert tw.SparsityExplorer(sweep, density=None).index == 1  # None: the first option, the densest
 
 
 # ------------------------------------------------------------------ kernel-free: the browser picks the frame
@@ -212,7 +220,7 @@ def _positions(slider):
 
 @pytest.mark.parametrize("make", ["importance", "hidden_size"])
 def test_every_slider_setting_has_its_frame_in_the_saved_stacks(grid, dims, no_training, make):
-    ex = tw.importance_explorer(grid) if make == "importance" else tw.hidden_size_explorer(dims)
+    ex = tw.ImportanceExplorer(grid) if make == "importance" else tw.HiddenSizeExplorer(dims)
     n = ex.n_renders
     a, b = ex.sliders
     (pa, ta), (pb, tb) = _positions(a), _positions(b)
@@ -232,7 +240,7 @@ def test_every_slider_setting_has_its_frame_in_the_saved_stacks(grid, dims, no_t
 def test_saved_widget_state_alone_holds_frames_and_links(sweep):
     from ipywidgets.embed import embed_data
 
-    ex = tw.sparsity_explorer(sweep)
+    ex = tw.SparsityExplorer(sweep)
     state = embed_data(views=[ex])["manager_state"]["state"]
     ours = f"IPY_MODEL_{ex.slider.model_id}"  # (the state holds every live widget, other tests' too)
     links = [m for m in state.values() if m["model_name"] == "LinkModel" and m["state"]["source"][0] == ours]
@@ -249,7 +257,7 @@ def test_saved_widget_state_alone_holds_frames_and_links(sweep):
 def test_mime_bundle_carries_the_current_frame_as_png(sweep):
     """JupyterLab renders the (unsafe) widget view only in trusted outputs; untrusted, e.g. a notebook just
     opened, it falls back to the best safe type: image/png here, instead of the bare text repr."""
-    ex = tw.sparsity_explorer(sweep)
+    ex = tw.SparsityExplorer(sweep)
     bundle = ex._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "application/vnd.jupyter.widget-view+json", "image/png"}
     assert base64.b64decode(bundle["image/png"]) == shown_png(ex)
@@ -263,14 +271,14 @@ def test_frames_are_deterministic_palette_pngs(sweep):
 
     from PIL import Image
 
-    a, b = tw.sparsity_explorer(sweep), tw.sparsity_explorer(sweep)
+    a, b = tw.SparsityExplorer(sweep), tw.SparsityExplorer(sweep)
     assert shown_png(a) == shown_png(b)
     assert Image.open(io.BytesIO(shown_png(a))).mode == "P"  # palette: a quarter of an RGB PNG
 
 
 def test_too_many_settings_are_thinned_to_max_frames(grid, no_training, monkeypatch):
     monkeypatch.setattr(tw.Explorer, "MAX_FRAMES", 4)
-    ex = tw.importance_explorer(grid, importance_decay=0.7, density=0.3)  # 2 decays x 3 densities = 6 > 4
+    ex = tw.ImportanceExplorer(grid, importance_decay=0.7, density=0.3)  # 2 decays x 3 densities = 6 > 4
     assert ex.n_renders == 4
     assert [v for _, v in ex.importance_decay_slider.options] == [1.0, 0.7]
     densities = [v for _, v in ex.density_slider.options]
@@ -279,8 +287,8 @@ def test_too_many_settings_are_thinned_to_max_frames(grid, no_training, monkeypa
     assert repr(ex).endswith("2 decays x 2 densities)")
 
 
-def test_retrain_button_degrades_without_a_kernel():
-    ex = tw.retrain_button(density=0.1, steps=50)
+def test_LiveRetrainer_degrades_without_a_kernel():
+    ex = tw.LiveRetrainer(density=0.1, steps=50)
     assert "needs a running kernel" in ex.status.value  # what a saved notebook / the static edition shows
     assert base64.b64decode(ex._repr_mimebundle_()["image/png"]) == shown_png(ex)
 
@@ -289,12 +297,12 @@ def test_retrain_button_degrades_without_a_kernel():
 
 
 def test_retrain_error_does_not_leave_training_up(monkeypatch):
-    ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
+    ex = tw.LiveRetrainer(density=0.1, steps=50, train_now=False)
 
     def diverge(*args, **kwargs):
         raise FloatingPointError("training diverged")
 
-    monkeypatch.setattr(tw, "train_toy_model", diverge)
+    monkeypatch.setattr(tw.core, "train_toy_model", diverge)
     with pytest.raises(FloatingPointError):
         ex.retrain()
     assert "training…" not in ex.status.value and "training failed" in ex.status.value
@@ -302,7 +310,7 @@ def test_retrain_error_does_not_leave_training_up(monkeypatch):
 
 
 def test_redraw_before_any_training_says_what_to_do():
-    ex = tw.retrain_button(density=0.1, steps=50, train_now=False)
+    ex = tw.LiveRetrainer(density=0.1, steps=50, train_now=False)
     ex.redraw()  # was a bare AssertionError
     (out,) = ex.output.outputs
     assert "press Retrain live" in out["text"] and ex.model is None
@@ -311,24 +319,24 @@ def test_redraw_before_any_training_says_what_to_do():
 @pytest.mark.parametrize("bad", [float("nan"), -0.1, float("inf")])
 def test_nan_or_negative_start_values_are_refused(grid, dims, sweep, bad):
     with pytest.raises(ValueError, match="decay"):
-        tw.importance_explorer(grid, importance_decay=bad)
+        tw.ImportanceExplorer(grid, importance_decay=bad)
     with pytest.raises(ValueError, match="density"):
-        tw.importance_explorer(grid, density=bad)
+        tw.ImportanceExplorer(grid, density=bad)
     with pytest.raises(ValueError, match="n_hidden"):
-        tw.hidden_size_explorer(dims, n_hidden=bad)
+        tw.HiddenSizeExplorer(dims, n_hidden=bad)
     with pytest.raises(ValueError, match="density"):
-        tw.hidden_size_explorer(dims, density=bad)
+        tw.HiddenSizeExplorer(dims, density=bad)
     with pytest.raises(ValueError, match="density"):
-        tw.retrain_button(density=bad)
-    with pytest.raises(ValueError, match="value"):
-        tw.SparsityExplorer(sweep, value=-1)
+        tw.LiveRetrainer(density=bad)
+    with pytest.raises(ValueError, match="density"):
+        tw.SparsityExplorer(sweep, density=bad)
 
 
 def test_zero_density_and_bad_steps_are_refused(grid):
     with pytest.raises(ValueError, match="density"):
-        tw.importance_explorer(grid, density=0.0)  # a log slider: 0 has no place on it
+        tw.ImportanceExplorer(grid, density=0.0)  # a log slider: 0 has no place on it
     with pytest.raises(ValueError, match="steps"):
-        tw.retrain_button(steps=0)
+        tw.LiveRetrainer(steps=0)
 
 
 # ------------------------------------------------------------------------------ the executed notebooks

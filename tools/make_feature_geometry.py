@@ -23,6 +23,8 @@ import torch  # noqa: E402
 from toymodel.experiments import FEATURE_GEOMETRY_FILE, feature_geometry_run, save_feature_geometry  # noqa: E402
 from toymodel.metrics import dimensions_per_feature  # noqa: E402
 
+__all__ = ["main"]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)

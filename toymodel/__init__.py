@@ -1,12 +1,45 @@
 """toymodel: the paper's toy models of superposition, small, fast and faithful.
 
 Elhage et al. (2022), "Toy Models of Superposition", transformer-circuits.pub/2022/toy_model.
-The course's API is importable from here; the going-further science lives in toymodel.phase,
-toymodel.geometry, toymodel.neurons and toymodel.computation, the experiments in toymodel.experiments.
+
+The course's API is importable from here: the models and their data, training, every measure of
+toymodel.metrics, the experiments and the types they return, and the course outline's four figures.
+The going-further science lives in toymodel.phase, toymodel.geometry, toymodel.neurons,
+toymodel.computation and toymodel.correlated; the figures in toymodel.visualize, the explorers in
+toymodel.widgets (imported on its own: it needs ipywidgets), the self-checks in toymodel.exercises.
 """
 
-from .data import density_sweep, generate_sparse_features, geometric_importance
-from .metrics import (
+__version__ = "0.1.0"  # before the imports: experiments.geometry records it in the files it saves
+
+from .computation import AbsValueModel, evaluate_abs_loss, train_abs_model  # noqa: E402
+from .data import (  # noqa: E402
+    density_label,
+    density_sweep,
+    generate_correlated_features,
+    generate_sparse_features,
+    geometric_importance,
+    importance_label,
+)
+from .experiments import (  # noqa: E402
+    GeometryRun,
+    NonUniformRun,
+    TrainingRun,
+    basic_superposition,
+    computation_sweep,
+    correlated_features,
+    dimensionality_sweep,
+    feature_geometry_run,
+    feature_importance,
+    learning_dynamics,
+    load_feature_geometry,
+    nonuniform_superposition,
+    phase_diagram,
+    privileged_basis,
+    small_polytopes,
+    sparse_vs_dense,
+)
+from .metrics import (  # noqa: E402
+    REPRESENTED_THRESHOLD,
     compute_feature_interference,
     dimensions_per_feature,
     embedding_angles,
@@ -16,15 +49,30 @@ from .metrics import (
     represented,
     superposition,
 )
-from .model import ToyModel
-from .train import TrainResult, evaluate_loss, train_toy_model
-from .visualize import compare_models, plot_feature_embeddings_2d, plot_feature_norms, plot_interference_matrix
-
-__version__ = "0.1.0"
+from .model import ToyModel  # noqa: E402
+from .sweeps import AbsSweep, DensitySweep, PhaseDiagram, SetSweep, Sweep  # noqa: E402
+from .train import TrainResult, evaluate_loss, train_toy_model  # noqa: E402
+from .visualize import (  # noqa: E402
+    compare_models,
+    plot_feature_embeddings_2d,
+    plot_feature_norms,
+    plot_interference_matrix,
+)
 
 __all__ = [
-    "ToyModel", "TrainResult", "compare_models", "compute_feature_interference", "density_sweep",
-    "dimensions_per_feature", "embedding_angles", "evaluate_loss", "feature_dimensionality", "feature_norms",
-    "generate_sparse_features", "geometric_importance", "n_represented", "plot_feature_embeddings_2d",
-    "plot_feature_norms", "plot_interference_matrix", "represented", "superposition", "train_toy_model",
+    # models and data
+    "AbsValueModel", "ToyModel", "density_label", "density_sweep", "generate_correlated_features",
+    "generate_sparse_features", "geometric_importance", "importance_label",
+    # training
+    "TrainResult", "evaluate_abs_loss", "evaluate_loss", "train_abs_model", "train_toy_model",
+    # measures (toymodel.metrics)
+    "REPRESENTED_THRESHOLD", "compute_feature_interference", "dimensions_per_feature", "embedding_angles",
+    "feature_dimensionality", "feature_norms", "n_represented", "represented", "superposition",
+    # experiments and what they return
+    "AbsSweep", "DensitySweep", "GeometryRun", "NonUniformRun", "PhaseDiagram", "SetSweep", "Sweep", "TrainingRun",
+    "basic_superposition", "computation_sweep", "correlated_features", "dimensionality_sweep",
+    "feature_geometry_run", "feature_importance", "learning_dynamics", "load_feature_geometry",
+    "nonuniform_superposition", "phase_diagram", "privileged_basis", "small_polytopes", "sparse_vs_dense",
+    # the course outline's figures (the rest: toymodel.visualize)
+    "compare_models", "plot_feature_embeddings_2d", "plot_feature_norms", "plot_interference_matrix",
 ]

@@ -24,9 +24,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from . import experiments, visualize  # noqa: E402
+from .data import density_label  # noqa: E402
 from .metrics import dimensions_per_feature, embedding_angles, feature_norms, n_represented  # noqa: E402
 from .train import torch_threads  # noqa: E402
-from .validate import MAX_SEED  # noqa: E402
+from .validate import check_seed  # noqa: E402
 
 __all__ = ["FIGURES", "MANIFEST", "OutputFolder", "main"]
 
@@ -159,8 +160,7 @@ def _fmt(values: torch.Tensor, digits: int = 2) -> str:
 
 
 def _p(sweep: experiments.Sweep, k: int) -> str:
-    p = float(sweep.density[k])
-    return f"p = {p:.3g} (S = {1 - p:.3g})"
+    return density_label(sweep.density[k])
 
 
 def experiment_1(out: OutputFolder, opts: dict) -> str:
@@ -242,8 +242,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed for initialisation and data (default: %(default)s)")
     parser.add_argument("--force", action="store_true", help="overwrite files in --out that this tool did not write")
     args = parser.parse_args(argv)
-    if not 0 <= args.seed <= MAX_SEED:
-        parser.error(f"--seed must be a non-negative integer below 2**63, got {args.seed}")
+    try:
+        check_seed(args.seed, "--seed")
+    except ValueError as err:
+        parser.error(str(err))
 
     out = OutputFolder(args.out, args.force)
     out.check(FIGURES + ["summary.txt"])

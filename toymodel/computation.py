@@ -26,18 +26,19 @@ from .model import check_input, xavier_normal
 from .train import (
     EVAL_BATCHES,
     FeatureStream,
+    LossFn,
     TrainResult,
     Workspace,
-    _seeds,
     check_data,
     check_parameters,
     check_recipe,
+    derived_seeds,
     fit,
     torch_threads,
 )
-from .validate import check_device, check_dtype, check_memory, check_positive_int, check_seed
+from .validate import check_device, check_dtype, check_instance, check_memory, check_positive_int, check_seed
 
-__all__ = ["AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
+__all__ = ["NAMES", "AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
 
 
@@ -160,7 +161,7 @@ def _stream(p: torch.Tensor, batch_size: int, copies: int,
     return make
 
 
-def _loss_fn(importance: torch.Tensor | None):
+def _loss_fn(importance: torch.Tensor | None) -> LossFn:
     def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_grads: bool, ws: Workspace):
         loss, *grads = abs_loss_and_grads(P[0], P[1], P[2], x, importance, need_grads=need_grads, ws=ws)
         return loss, (grads if need_grads else None)
@@ -188,14 +189,13 @@ def train_abs_model(
     density is p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
     importance I weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
     """
-    if not isinstance(model, AbsValueModel):
-        raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
+    check_instance("model", model, AbsValueModel)
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, NAMES)
     K, n, m, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W1.dtype
     p, imp = check_data(density, importance, K, n, dev)
     imp = imp.to(dtype)
-    init_seed = _seeds(seed)[1]
+    init_seed = derived_seeds(seed)[1]
     with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
         if n_seeds > 1:
@@ -213,17 +213,17 @@ def train_abs_model(
 def evaluate_abs_loss(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
                       *, batch_size: int = 1024, seed: int = 0) -> torch.Tensor:
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
-    if not isinstance(model, AbsValueModel):
-        raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
+    check_instance("model", model, AbsValueModel)
     batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
     check_parameters(model, NAMES)
     K, n, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(density, importance, K, n, dev)
     check_memory(4.0 * K * batch_size * (8 * n + 4 * model.n_hidden), f"batch_size={batch_size}")
     dtype = model.W1.dtype
-    next_batch, ws, loss_fn = _stream(p, batch_size, 1, dtype)(_seeds(seed)[2]), Workspace(), _loss_fn(imp.to(dtype))
+    next_batch = _stream(p, batch_size, 1, dtype)(derived_seeds(seed)[2])
+    ws, loss_fn = Workspace(), _loss_fn(imp.to(dtype))
     params = [model.W1.detach(), model.W2.detach(), model.b.detach()]
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(1, dev):  # one thread, as in training: the same digits on any core count
         total = sum(loss_fn(params, next_batch(), False, ws)[0] for _ in range(EVAL_BATCHES))
     return (total / EVAL_BATCHES).cpu()
 
@@ -238,14 +238,13 @@ def abs_explained(model: AbsValueModel, density: ProbabilityLike, *, batch_size:
     sweep's densities).  1: output i is exactly |x_i|; 0: no better than the best constant (what a model that
     drops feature i can do with its bias); below 0: worse (interference).  Computed in chunks of 1024 samples.
     """
-    if not isinstance(model, AbsValueModel):
-        raise ValueError(f"model must be an AbsValueModel, got {type(model).__name__}")
+    check_instance("model", model, AbsValueModel)
     check_positive_int("batch_size", batch_size)
     K, n = model.n_instances, model.n_features
     p = as_instance_feature_tensor("density", density, K, n, high=1.0)
     g = torch.Generator().manual_seed(check_seed(seed))
     err, s1, s2 = torch.zeros(K, n), torch.zeros(K, n), torch.zeros(K, n)
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(1, model.device):
         for start in range(0, batch_size, 1024):
             x = signed_features(min(1024, batch_size - start), n, p, K, generator=g)
             a = x.abs()

@@ -25,8 +25,17 @@ import torch
 from .data import ProbabilityLike, as_instance_feature_tensor, check_relation, sample_feature_sets
 from .metrics import as_weights, feature_norms
 from .model import ToyModel
-from .train import TrainResult, check_parameters, check_recipe, fit, torch_threads, toy_copies, toy_loss_fn
-from .validate import check_in_range, check_positive_int
+from .train import (
+    TrainResult,
+    check_importance,
+    check_parameters,
+    check_recipe,
+    fit,
+    torch_threads,
+    toy_copies,
+    toy_loss_fn,
+)
+from .validate import check_in_range, check_instance, check_positive_int
 
 __all__ = [
     "COLLAPSE_COSINE", "train_correlated", "set_cosines", "cross_set_cosines", "collapsed_sets", "check_set_size",
@@ -80,7 +89,8 @@ def cross_set_cosines(W: ToyModel | torch.Tensor, set_size: int = 2) -> torch.Te
     return torch.einsum("ksam,ktbm->kst", U, U) / (s * s)
 
 
-def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2, cosine_threshold: float = COLLAPSE_COSINE) -> torch.Tensor:
+def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2,
+                   cosine_threshold: float = COLLAPSE_COSINE) -> torch.Tensor:
     """How many sets have collapsed onto one direction, [n_instances] (long).
 
     Set s counts when every pair of its members has cosine > cosine_threshold and both are represented
@@ -122,8 +132,7 @@ def train_correlated(
     one, chosen uniformly).  model.n_features must be a multiple of set_size.
     Every best-of-k copy of an instance sees the same batches (common random numbers).
     """
-    if not isinstance(model, ToyModel):
-        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_instance("model", model, ToyModel)
     check_relation(relation)
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, ["W", "b"])
@@ -131,9 +140,7 @@ def train_correlated(
     s = check_set_size(model.W, set_size)
     n_sets = n_feat // s
     p = as_instance_feature_tensor("set_probability", set_probability, n_inst, n_sets, high=1.0, device=dev)
-    imp = as_instance_feature_tensor("importance", importance, n_inst, n_feat, vector="feature", device=dev)
-    if not torch.isfinite(imp).all():
-        raise ValueError("importance must be finite")
+    imp = check_importance(importance, n_inst, n_feat, dev)
     init_seed = int(np.random.SeedSequence((seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
     W, b = toy_copies(model, n_seeds, init_seed)
 

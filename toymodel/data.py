@@ -15,14 +15,13 @@ import torch
 from .validate import check_in_range, check_memory, check_positive_int, holds_bool
 
 __all__ = [
-    "ProbabilityLike", "as_instance_feature_tensor", "density_label", "density_sweep", "generate_sparse_features",
-    "geometric_importance", "importance_label",
-    "sparse_from_uniform", "RELATIONS", "generate_correlated_features", "check_relation", "sample_feature_sets",
+    "Number", "ProbabilityLike", "RELATIONS", "as_instance_feature_tensor", "check_relation", "density_label",
+    "density_sweep", "generate_correlated_features", "generate_sparse_features", "geometric_importance",
+    "importance_label", "sample_feature_sets", "sparse_from_uniform",
 ]
 
 Number = int | float
 ProbabilityLike = Number | Sequence[Number] | Sequence[Sequence[Number]] | torch.Tensor
-
 
 
 def as_instance_feature_tensor(

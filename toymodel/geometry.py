@@ -49,9 +49,9 @@ FRACTIONS: tuple[tuple[float, str, str], ...] = (
 
 # Features i, j are joined in the geometry graph when |W_i . W_j| > EDGE_THRESHOLD.  Within a polytope of
 # norm-1 vertices every |dot| is at least ~0.3 (pentagon neighbours cos 72 = 0.31, tetrahedron 1/3, square
-# antiprism 0.31); between clean tegum factors a trained model leaves |dot| < 0.01 (measured on the
-# 400 -> 30 model at p = 0.24).  Overlaps in between (0.1-0.2, e.g. at p = 0.21) mean the factors are not
-# cleanly orthogonal: the graph then splits them anyway, and their D_i drift off the fraction lines.
+# antiprism 0.31); between clean tegum factors a trained model leaves |dot| near 0.  Overlaps in between mean
+# the factors are not cleanly orthogonal: the graph then splits them anyway, and their D_i drift off the
+# fraction lines (measured: notebooks/README.md, section "Measurements behind the library's defaults").
 EDGE_THRESHOLD = 0.2
 
 
@@ -98,6 +98,7 @@ def share_near_fractions(W: Any, tol: float = 0.02, threshold: float = REPRESENT
     W: one instance [n_features, n_hidden].  Returns nan if no feature is represented.
     """
     tol = check_in_range("tol", tol, 0.0, 0.5, low_open=True, high_open=True, allowed="a number in (0, 0.5)")
+    threshold = check_threshold(threshold)
     w = torch.from_numpy(_one_instance(W))
     kept = feature_norms(w)[0].numpy() > threshold
     if not kept.any():

@@ -65,9 +65,10 @@ class ToyModel(nn.Module):
         kind: "relu_output" (default), "linear" or "relu_hidden".
         seed: seeds the xavier-normal initialisation (None: torch's global RNG).
         device: "cpu" (default) or e.g. "cuda".
-        dtype: torch.float32 (default) or torch.float64.  float64 costs ~1.7x the time and makes results
-            the same on every CPU to many more digits (float32 runs agree to ~6 significant figures, and a
-            long, chaotic training run can amplify that into a different solution).
+        dtype: torch.float32 (default) or torch.float64.  float64 costs time and makes results the same on
+            every CPU to many more digits: a long, chaotic training run can amplify float32's CPU-dependent
+            low digits into a different solution (measured: notebooks/README.md, section "The same outputs
+            on every CPU").
 
     Attributes:
         W: [n_instances, n_features, n_hidden]

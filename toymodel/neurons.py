@@ -16,7 +16,8 @@ A neuron is **monosemantic** when it carries exactly 1 feature, **polysemantic**
 more, and **dead** when its largest weight is below `dead` (it carries nothing).  The default
 fraction 1/2 counts a feature when its weight is at least half the neuron's largest; the paper judges
 this by eye.  A neuron with one large "primary" weight and several small "secondary" ones is therefore
-monosemantic here.  How the counts of notebook 07 move with the cut is measured in notebooks/README.md.
+monosemantic here.  How notebook 07's counts move with the cut (measured: notebooks/README.md, section
+"How notebook 07's neuron counts depend on the cut").
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ import torch
 from .data import generate_sparse_features
 from .metrics import as_weights
 from .model import ToyModel
-from .validate import check_in_range, check_positive_int, check_seed
+from .validate import check_in_range, check_instance, check_positive_int, check_seed
 
 FRACTION = 0.5  # a feature counts for a neuron when w_ij >= FRACTION * (the neuron's largest w_ij)
 DEAD = 0.1  # a neuron whose largest |W_ij| is below this carries nothing
@@ -38,6 +39,14 @@ __all__ = ["FRACTION", "DEAD", "carries", "features_per_neuron", "n_monosemantic
 def _check_fraction(fraction: float, dead: float) -> None:
     check_in_range("fraction", fraction, 0.0, 1.0, low_open=True, allowed="a number in (0, 1]")
     check_in_range("dead", dead, 0.0, allowed="a non-negative number")
+
+
+def _output_weights(W2: torch.Tensor, W1: torch.Tensor) -> torch.Tensor:
+    """W2 as weights (metrics.as_weights) of W1's shape [n_instances, n_features, n_hidden] (ValueError otherwise)."""
+    B = as_weights(W2, "W2")
+    if B.shape != W1.shape:
+        raise ValueError(f"W2 must have the shape of W1 {tuple(W1.shape)}, got {tuple(B.shape)}")
+    return B
 
 
 def carries(W: ToyModel | torch.Tensor, fraction: float = FRACTION, dead: float = DEAD,
@@ -84,9 +93,7 @@ def normalize_neurons(W1: torch.Tensor, W2: torch.Tensor | None = None) -> tuple
     [n_features, n_hidden]); dead neurons (all zero) are left as they are.  The paper does this before plotting."""
     A = as_weights(W1, "W1")
     scale = A.abs().amax(dim=1, keepdim=True).clamp(min=1e-12)  # [K, 1, m]
-    B = None if W2 is None else as_weights(W2, "W2")
-    if B is not None and B.shape != A.shape:
-        raise ValueError(f"W2 must have the shape of W1 {tuple(A.shape)}, got {tuple(B.shape)}")
+    B = None if W2 is None else _output_weights(W2, A)
     return A / scale, None if B is None else B * scale
 
 
@@ -97,9 +104,8 @@ def paired_features(W1: torch.Tensor, W2: torch.Tensor, fraction: float = FRACTI
     Feature i is paired when it has a "positive side" neuron (carries only feature i, W1_ij > 0) and a
     "negative side" neuron (carries only feature i, W1_ij < 0), and both feed output i positively (W2_ij > 0).
     """
-    A, B = as_weights(W1, "W1"), as_weights(W2, "W2")
-    if B.shape != A.shape:
-        raise ValueError(f"W2 must have the shape of W1 {tuple(A.shape)}, got {tuple(B.shape)}")
+    A = as_weights(W1, "W1")
+    B = _output_weights(W2, A)
     c = carries(A, fraction, dead, positive_only=False)
     mono = c & (c.sum(1, keepdim=True) == 1)  # [K, n, m]: neuron j carries only feature i
     feeds = B > 0
@@ -126,8 +132,7 @@ def rotate_hidden(model: ToyModel, rotation: torch.Tensor) -> ToyModel:
     the Gram matrix (the paper's W^T W; here, stored as [n, m], W W^T) and (W O)(W O)^T = W W^T: outputs and loss
     do not change.  With relu_hidden they do: the ReLU acts on each neuron separately, so that basis is special.
     """
-    if not isinstance(model, ToyModel):
-        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_instance("model", model, ToyModel)
     rot = torch.as_tensor(rotation, dtype=torch.float32)
     m = model.n_hidden
     if rot.shape != (m, m):
@@ -151,8 +156,7 @@ def relu_active_fraction(model: ToyModel, density: float, batch_size: int = 4096
     Near 0: the hidden layer behaves linearly, so (as for a linear hidden layer) rotating it barely changes the
     loss and the basis is hardly privileged.  The paper: "the model will only use the ReLU if absolutely forced".
     """
-    if not isinstance(model, ToyModel):
-        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_instance("model", model, ToyModel)
     g = torch.Generator().manual_seed(check_seed(seed))
     x = generate_sparse_features(batch_size, model.n_features, density, model.n_instances, generator=g)
     with torch.no_grad():

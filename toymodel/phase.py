@@ -36,6 +36,7 @@ Candidates (W is stored [n_features, n_hidden]; the paper writes "W perp v" for 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -43,12 +44,13 @@ import torch
 
 from .metrics import REPRESENTED_THRESHOLD, as_weights, unit_rows
 from .model import ToyModel
-from .validate import check_threshold
+from .validate import check_numbers, check_threshold
 
 __all__ = [
     "antipodal_loss", "candidate_losses", "candidate_model", "CANDIDATE_PHASE", "candidate_weights", "CANDIDATES",
-    "classify_candidate", "classify_phase", "DEDICATED", "ignored_loss", "INTERACTION_THRESHOLD", "NOT_LEARNED",
-    "OTHER", "PHASES", "SUPERPOSITION", "theoretical_candidate", "theoretical_phase", "TRIANGLE", "TRIANGLE_NAME",
+    "check_n_features", "classify_candidate", "classify_phase", "DEDICATED", "ignored_loss", "INTERACTION_THRESHOLD",
+    "NOT_LEARNED", "OTHER", "PHASES", "SUPERPOSITION", "theoretical_candidate", "theoretical_phase", "TRIANGLE",
+    "TRIANGLE_NAME",
 ]
 
 PHASES = ("not learned", "superposition", "dedicated dimension")
@@ -66,34 +68,30 @@ TRIANGLE_NAME = "W ⊥ [1,1,1]"
 INTERACTION_THRESHOLD = -0.25  # cos(W_extra, W_j) below this: the extra feature shares a dimension with j
 
 
-def _check_n_features(n_features: Any) -> int:
+def check_n_features(n_features: object) -> int:
+    """n_features must be 2 (the 2 -> 1 diagram) or 3 (3 -> 2); returned as an int."""
     if isinstance(n_features, bool) or n_features not in CANDIDATES:
         raise ValueError(f"n_features must be 2 (2 -> 1 dim) or 3 (3 -> 2 dims), got {n_features!r}")
-    return int(n_features)
+    return int(n_features)  # type: ignore[call-overload]
 
 
-def _as_grid(name: str, value: Any, low: float, high: float, low_open: bool = True) -> np.ndarray:
-    try:
-        a = np.asarray(value, dtype=float)
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"{name} must be a number or an array of numbers, got {value!r}") from err
-    bad = ~np.isfinite(a) | (a > high) | ((a <= low) if low_open else (a < low))
-    if a.size == 0 or bad.any():
-        bracket = "(" if low_open else "["
-        close = ")" if np.isinf(high) else "]"
-        raise ValueError(f"{name} must hold numbers in {bracket}{low:g}, {high:g}{close}, got {value!r}")
-    return a
+def _densities(density: Any) -> np.ndarray:
+    return check_numbers("density", density, 0.0, 1.0, low_open=True)
+
+
+def _ratios(ratio: Any) -> np.ndarray:
+    return check_numbers("ratio", ratio, 0.0, math.inf, low_open=True, high_open=True)
 
 
 def ignored_loss(density: Any) -> np.ndarray:
     """V(p) = p/3 - p^2/4: E[(x - p/2)^2], the loss of a feature that gets only its best constant output."""
-    p = _as_grid("density", density, 0.0, 1.0)
+    p = _densities(density)
     return p / 3 - p**2 / 4
 
 
 def antipodal_loss(density: Any) -> np.ndarray:
     """A(p) = p^2 / 6: the loss of one feature of a unit antipodal pair (b = 0), E[1{both active} min(x_i, x_j)^2]."""
-    p = _as_grid("density", density, 0.0, 1.0)
+    p = _densities(density)
     return p**2 / 6
 
 
@@ -103,8 +101,8 @@ def candidate_losses(n_features: int, ratio: Any, density: Any) -> np.ndarray:
     ratio r: the extra feature's importance relative to the others (> 0); density p: of every feature,
     in (0, 1].  Both broadcast (pass r[:, None] and p[None, :] for a grid).  Order: CANDIDATES[n_features].
     """
-    n = _check_n_features(n_features)
-    r = _as_grid("ratio", ratio, 0.0, np.inf)
+    n = check_n_features(n_features)
+    r = _ratios(ratio)
     V, A = ignored_loss(density), antipodal_loss(density)
     r, V, A = np.broadcast_arrays(r, V, A)
     if n == 2:
@@ -121,7 +119,7 @@ def theoretical_candidate(n_features: int, ratio: Any, density: Any) -> np.ndarr
 
 def theoretical_phase(n_features: int, ratio: Any, density: Any) -> np.ndarray:
     """The extra feature's phase (NOT_LEARNED, SUPERPOSITION or DEDICATED) in the best candidate."""
-    n = _check_n_features(n_features)
+    n = check_n_features(n_features)
     return np.asarray(CANDIDATE_PHASE[n])[theoretical_candidate(n, ratio, density)]
 
 
@@ -130,12 +128,12 @@ def candidate_weights(n_features: int, candidate: int, density: float = 1.0) -> 
 
     candidate: an index into CANDIDATES[n_features], or TRIANGLE (3 -> 2 only; unit vectors 120 degrees apart, b = 0).
     """
-    n = _check_n_features(n_features)
+    n = check_n_features(n_features)
     names = CANDIDATES[n]
     if isinstance(candidate, bool) or candidate not in (*range(len(names)), *((TRIANGLE,) if n == 3 else ())):
         raise ValueError(f"candidate must be an index into {names}" + (" or TRIANGLE (4)" if n == 3 else "")
                          + f", got {candidate!r}")
-    p = float(_as_grid("density", density, 0.0, 1.0))
+    p = float(_densities(density))
     b = torch.zeros(n)
     if n == 2:
         W = torch.tensor([[1.0], [0.0]] if candidate == 0 else [[0.0], [1.0]] if candidate == 1 else [[1.0], [-1.0]])
@@ -160,7 +158,7 @@ def candidate_model(
     Returns (model, density [K], importance [K, n_features]) ready for train.evaluate_loss, which then
     samples the very loss the closed forms compute.
     """
-    n = _check_n_features(n_features)
+    n = check_n_features(n_features)
     if not settings:
         raise ValueError("settings must hold at least one (candidate, r, p) triple")
     model = ToyModel(n, n - 1, len(settings), seed=None)
@@ -168,7 +166,7 @@ def candidate_model(
     with torch.no_grad():
         for k, (c, r, p) in enumerate(settings):
             model.W[k], model.b[k] = candidate_weights(n, c, p)
-            importance[k, -1] = float(_as_grid("ratio", r, 0.0, np.inf))
+            importance[k, -1] = float(_ratios(r))
     return model, torch.tensor([float(p) for _, _, p in settings]), importance
 
 
@@ -187,7 +185,7 @@ def classify_candidate(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torc
       Anything else (e.g. a dense model's tilted projection) is OTHER.
     """
     Wt = as_weights(W)
-    n = _check_n_features(Wt.shape[1])
+    n = check_n_features(Wt.shape[1])
     check_threshold(threshold)
     rep = Wt.norm(dim=-1) > threshold  # [K, n]
     U = unit_rows(Wt)
@@ -226,7 +224,7 @@ def classify_phase(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Te
     Unlike classify_candidate this never answers OTHER: it looks at the extra feature only.
     """
     Wt = as_weights(W)
-    _check_n_features(Wt.shape[1])
+    check_n_features(Wt.shape[1])
     check_threshold(threshold)
     norms = Wt.norm(dim=-1)
     rep = norms > threshold

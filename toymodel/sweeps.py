@@ -19,7 +19,7 @@ from .metrics import n_represented
 from .model import ToyModel
 from .phase import CANDIDATES
 from .train import TrainResult
-from .validate import check_in_range
+from .validate import check_density, check_in_range
 
 __all__ = ["AbsSweep", "DensitySweep", "PhaseDiagram", "SetSweep", "Sweep"]
 
@@ -51,8 +51,7 @@ class DensitySweep:
 
     def _log_distance(self, density: float) -> torch.Tensor:
         """[n_instances] |log p_k - log density|."""
-        density = check_in_range("density", density, 0.0, 1.0, low_open=True, allowed="p = 1 - S in (0, 1]")
-        return (self.density.log() - math.log(density)).abs()
+        return (self.density.log() - math.log(check_density(density))).abs()
 
 
 @dataclass
@@ -79,7 +78,7 @@ class Sweep(DensitySweep):
 
     def label(self, k: int) -> str:
         """A title for instance k, e.g. 'p = 0.05 (S = 0.95)', with ', I = 0.8^i' where the sweep varies the decay."""
-        text = density_label(self.density[k])
+        text = super().label(k)
         if self.importance_decay is not None:
             text += ", " + importance_label(float(self.importance_decay[k]))
         return text
@@ -153,8 +152,9 @@ class PhaseDiagram:
 
     def nearest(self, ratio: float, density: float) -> tuple[int, int]:
         """The grid point (i, j) nearest (in log scale) to the given relative importance and density."""
-        i = int((self.ratio.log() - torch.tensor(float(ratio)).log()).abs().argmin())
-        j = int((self.density.log() - torch.tensor(float(density)).log()).abs().argmin())
+        ratio = check_in_range("ratio", ratio, 0.0, math.inf, low_open=True, allowed="a positive number")
+        i = int((self.ratio.log() - math.log(ratio)).abs().argmin())
+        j = int((self.density.log() - math.log(check_density(density))).abs().argmin())
         return i, j
 
     def agreement(self) -> float:
@@ -162,6 +162,7 @@ class PhaseDiagram:
         return float((self.phase == self.theory_phase).float().mean())
 
     def label(self, i: int, j: int) -> str:
+        """A title for grid point (i, j), e.g. 'r = 0.8, p = 0.02 (S = 0.98)'."""
         return f"r = {float(self.ratio[i]):.3g}, {density_label(self.density[j])}"
 
 
@@ -203,4 +204,4 @@ class SetSweep(Sweep):
     def label(self, k: int) -> str:
         """'pair p = 0.05 (S = 0.95)' for instance k (p: the probability that a set is active)."""
         what = "pair" if self.set_size == 2 else "set"
-        return f"{self.relation} {what}s, {what} {density_label(self.density[k])}"
+        return f"{self.relation} {what}s, {what} {DensitySweep.label(self, k)}"

@@ -29,16 +29,17 @@ from .validate import (
     check_finite,
     check_float_tensor,
     check_in_range,
+    check_instance,
     check_memory,
     check_positive_int,
     check_seed,
 )
 
 __all__ = [
-    "DEFAULT_LR", "DEFAULT_STEPS", "EVAL_BATCHES", "FeatureStream", "TrainResult", "Workspace", "check_data",
-    "check_parameters", "toy_copies", "toy_loss_fn",
-    "check_recipe", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule", "torch_threads",
-    "train_toy_model",
+    "BETAS", "DEFAULT_LR", "DEFAULT_STEPS", "EPS", "EVAL_BATCHES", "FeatureStream", "LossFn", "TrainResult",
+    "WARMUP_FRACTION", "WEIGHT_DECAY", "Workspace", "check_data", "check_importance", "check_parameters",
+    "check_recipe", "derived_seeds", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule",
+    "show_progress", "torch_threads", "toy_copies", "toy_loss_fn", "train_toy_model",
 ]
 
 DEFAULT_STEPS = 3_000
@@ -91,7 +92,7 @@ def lr_schedule(steps: int, lr: float, warmup_fraction: float = WARMUP_FRACTION)
     return [lr_at(t, steps, lr, warmup_fraction) for t in range(steps)]
 
 
-def _seeds(seed: int) -> tuple[int, int, int]:
+def derived_seeds(seed: int) -> tuple[int, int, int]:
     """Three independent integer seeds (data, init of extra copies, evaluation) from one user seed."""
     states = np.random.SeedSequence(seed).spawn(3)
     return tuple(int(s.generate_state(1, dtype=np.uint64)[0] >> 1) for s in states)  # type: ignore[return-value]
@@ -102,7 +103,8 @@ class Workspace:
 
     Without it every step frees and re-allocates a dozen [K, n, batch] tensors; glibc then, at
     random from one run to the next, hands the memory back to the OS and page-faults it in again,
-    which made whole training runs 2x slower (10.8M page faults instead of 0.6M, measured).
+    which slows whole training runs down (measured: notebooks/README.md, section "Measurements behind the
+    library's defaults").
     """
 
     def __init__(self) -> None:
@@ -215,12 +217,17 @@ class _AdamW:
             p.addcdiv_(m, denom, value=-lr / bc1)
 
 
-def _progress_bar(progress: bool | None, steps: int):
-    """A tqdm bar, or None. progress=None: on inside a Jupyter kernel (shown only if the run passes 1 s),
-    off elsewhere."""
+def show_progress(progress: bool | None) -> bool:
+    """Whether a training run shows a progress bar: progress=True / False forces it on / off; None (the
+    default) means on only inside a Jupyter kernel (ipykernel loaded), so scripts, tests and the CLI stay quiet."""
     if progress is None:
-        progress = "ipykernel" in sys.modules
-    if not progress:
+        return "ipykernel" in sys.modules
+    return bool(progress)
+
+
+def _progress_bar(progress: bool | None, steps: int):
+    """A tqdm bar (shown only once the run passes 1 s), or None where show_progress says no."""
+    if not show_progress(progress):
         return None
     from tqdm.auto import tqdm
 
@@ -235,10 +242,8 @@ def check_recipe(
     Returns (steps, lr, batch_size, n_seeds, seed) as Python numbers, with the defaults filled in.
     """
     steps = check_positive_int("steps", DEFAULT_STEPS if steps is None else steps)
-    try:
-        lr = check_in_range("lr", DEFAULT_LR if lr is None else lr, 0.0, math.inf, low_open=True)
-    except ValueError:
-        raise ValueError(f"lr must be a positive finite number, got {lr!r}") from None
+    lr = check_in_range("lr", DEFAULT_LR if lr is None else lr, 0.0, math.inf, low_open=True,
+                        allowed="a positive finite number")
     batch_size = check_positive_int("batch_size", batch_size)
     n_seeds = check_positive_int("n_seeds", n_seeds)
     if threads is not None:
@@ -251,12 +256,20 @@ def check_data(
     device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Density p and importance I as [n_instances, n_features] tensors on `device`, validated (ValueError)."""
-    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0,
-                                   device=device)
+    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0, device=device)
+    return p, check_importance(importance, n_instances, n_features, device)
+
+
+def check_importance(importance: ProbabilityLike, n_instances: int, n_features: int,
+                     device: torch.device) -> torch.Tensor:
+    """Importance I >= 0 and finite, as an [n_instances, n_features] tensor on `device` (ValueError otherwise).
+
+    Accepted shapes: a scalar, one profile [n_features] for all instances, or [n_instances, n_features].
+    """
     imp = as_instance_feature_tensor("importance", importance, n_instances, n_features, vector="feature", device=device)
     if not torch.isfinite(imp).all():
         raise ValueError("importance must be finite")
-    return p, imp
+    return imp
 
 
 def check_parameters(model: torch.nn.Module, names: Sequence[str]) -> None:
@@ -319,7 +332,7 @@ def fit(
     """
     n_inst = getattr(model, names[0]).shape[0]
     rows, dev = params[0].shape[0], params[0].device
-    data_seed, _, eval_seed = _seeds(seed)
+    data_seed, _, eval_seed = derived_seeds(seed)
     n_snap = 0 if snapshot_every is None else steps // check_positive_int("snapshot_every", snapshot_every) + 2
     row_floats = sum(p[0].numel() for p in params)
     check_memory(4.0 * rows * (batch_size * work_floats + (n_snap + 4) * row_floats),
@@ -428,19 +441,19 @@ def train_toy_model(
         This trains models of different widths in one batch (the dimensionality sweep).
     threads: torch CPU threads while training (restored after); None keeps torch's setting.
         One is the default: these models are too small to gain from more, one thread makes
-        runs bit-reproducible, and it avoids the oversubscription that makes torch's default
-        (one thread per core it sees) 100x slower on a busy machine or a 1-CPU Binder container.
+        runs bit-reproducible, and it avoids the oversubscription of torch's default (one thread
+        per core it sees) on a busy machine or a 1-CPU Binder container (measured: notebooks/README.md,
+        section "Measurements behind the library's defaults").
     snapshot_every: record the kept copy's W and b every this many steps (TrainResult.snapshots);
         None (the default) records nothing.
     """
-    if not isinstance(model, ToyModel):
-        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_instance("model", model, ToyModel)
     steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
     check_parameters(model, ["W", "b"])
     n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
     p, imp = check_data(density, importance, n_inst, n_feat, dev)
     imp = imp.to(dtype)
-    init_seed = _seeds(seed)[1]
+    init_seed = derived_seeds(seed)[1]
     m_active = None
     if active_hidden is not None:
         m_active = torch.as_tensor(active_hidden, device=dev).flatten()
@@ -501,16 +514,15 @@ def evaluate_loss(
     The same samples as train_toy_model's final evaluation with the same seed, so evaluate_loss on a
     trained model reproduces TrainResult.loss.
     """
-    if not isinstance(model, ToyModel):
-        raise ValueError(f"model must be a ToyModel, got {type(model).__name__}")
+    check_instance("model", model, ToyModel)
     batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
     check_parameters(model, ["W", "b"])
     n_inst, n_feat, dev = model.n_instances, model.n_features, model.device
     p, imp = check_data(density, importance, n_inst, n_feat, dev)
     check_memory(4.0 * n_inst * batch_size * (6 * n_feat + 4 * model.n_hidden), f"batch_size={batch_size}")
-    data, ws = FeatureStream(p, batch_size, 1, _seeds(seed)[2], model.W.dtype), Workspace()
+    data, ws = FeatureStream(p, batch_size, 1, derived_seeds(seed)[2], model.W.dtype), Workspace()
     imp = imp.to(model.W.dtype)
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(1, dev):  # one thread, as in training: the same digits on any core count
         total = torch.zeros(n_inst, device=dev)
         for _ in range(EVAL_BATCHES):
             total += loss_and_grads(model.W, model.b, data.next(), imp, model.kind, need_grads=False, ws=ws)[0]

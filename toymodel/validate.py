@@ -7,18 +7,23 @@ allowed.  Numbers may be Python, numpy or 0-d torch scalars; a bool is never tak
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 import math
 import numbers
 import operator
 import os
 
+import numpy as np
 import torch
 
 __all__ = [
-    "DTYPES", "MAX_SEED", "MEMORY_FRACTION", "check_device", "check_dtype", "check_finite", "check_float_tensor",
-    "check_in_range", "check_int", "check_memory", "check_number", "check_positive_int", "check_seed",
-    "check_threshold", "holds_bool",
+    "DENSITY", "DTYPES", "MAX_SEED", "MEMORY_FRACTION", "check_densities", "check_density", "check_device",
+    "check_dtype", "check_finite", "check_float_tensor", "check_in_range", "check_instance", "check_int",
+    "check_memory", "check_number", "check_numbers", "check_positive_int", "check_positive_ints", "check_seed",
+    "check_threshold", "check_vector", "holds_bool",
 ]
+
+DENSITY = "p = 1 - S in (0, 1]"  # how an error message describes an allowed density
 
 MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
 MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most a signed 64-bit integer
@@ -50,6 +55,16 @@ def check_positive_int(name: str, value: object) -> int:
         return check_int(name, value, low=1)
     except ValueError:
         raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}") from None
+
+
+def check_positive_ints(name: str, values: object) -> list[int]:
+    """A non-empty sequence of integers >= 1 (e.g. model sizes), returned as a list of Python ints."""
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise ValueError(f"{name} must be a sequence of positive integers, got {values!r}")
+    out = [check_positive_int(f"{name} entry", v) for v in values]
+    if not out:
+        raise ValueError(f"{name} must hold at least one positive integer, got {values!r}")
+    return out
 
 
 def check_seed(value: object, name: str = "seed") -> int:
@@ -95,10 +110,60 @@ def check_in_range(
 
 def check_threshold(value: object, name: str = "threshold") -> float:
     """A positive finite cut (e.g. on ||W_i||)."""
+    return check_in_range(name, value, 0.0, math.inf, low_open=True, allowed="a positive number")
+
+
+def check_density(value: object, name: str = "density") -> float:
+    """One density p = 1 - S, a number in (0, 1] (0 would be a feature that never fires)."""
+    return check_in_range(name, value, 0.0, 1.0, low_open=True, allowed=DENSITY)
+
+
+def check_numbers(
+    name: str, value: object, low: float = -math.inf, high: float = math.inf,
+    low_open: bool = False, high_open: bool = False, allowed: str | None = None,
+) -> np.ndarray:
+    """A number or an array / (nested) sequence / tensor of finite numbers, each in the interval from low to high;
+    returned as a float64 numpy array of the same shape (at least one entry).
+
+    allowed: how the error message describes one allowed value (default: "numbers in [low, high]"); the message
+    reads "{name} must hold {allowed}, got {value!r}".
+    """
+    if allowed is None:
+        allowed = "numbers in " + ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+    if holds_bool(value) or isinstance(value, (str, bytes)):
+        raise ValueError(f"{name} must hold {allowed}, got {value!r}")
     try:
-        return check_in_range(name, value, 0.0, math.inf, low_open=True)
-    except ValueError:
-        raise ValueError(f"{name} must be a positive number, got {value!r}") from None
+        a = np.asarray(value.detach().cpu() if isinstance(value, torch.Tensor) else value, dtype=np.float64)
+    except (TypeError, ValueError, RuntimeError) as err:
+        raise ValueError(f"{name} must hold {allowed}, got {value!r}") from err
+    if a.size == 0:
+        raise ValueError(f"{name} must hold at least one value ({allowed}), got {value!r}")
+    inside = np.isfinite(a) & ((a > low) if low_open else (a >= low)) & ((a < high) if high_open else (a <= high))
+    if not inside.all():
+        raise ValueError(f"{name} must hold {allowed}, got {value!r}")
+    return a
+
+
+def check_vector(
+    name: str, value: object, low: float = -math.inf, high: float = math.inf,
+    low_open: bool = False, high_open: bool = False, allowed: str | None = None,
+) -> torch.Tensor:
+    """check_numbers, returned as a 1-D float32 tensor (a scalar becomes one entry): e.g. a grid of settings."""
+    a = check_numbers(name, value, low, high, low_open, high_open, allowed)
+    return torch.as_tensor(a, dtype=torch.float32).flatten()
+
+
+def check_densities(value: object, name: str = "densities") -> torch.Tensor:
+    """Densities p = 1 - S, each in (0, 1], as a 1-D float32 tensor (one instance per entry)."""
+    return check_vector(name, value, 0.0, 1.0, low_open=True, allowed="numbers in (0, 1] (p = 1 - S)")
+
+
+def check_instance(name: str, value: object, cls: type) -> object:
+    """value itself if it is a `cls` (e.g. a ToyModel); else a ValueError naming what it is."""
+    if not isinstance(value, cls):
+        raise ValueError(f"{name} must be a{'n' if cls.__name__[0] in 'AEIOU' else ''} {cls.__name__}, "
+                         f"got {type(value).__name__}")
+    return value
 
 
 def check_device(value: object, name: str = "device") -> torch.device:
@@ -142,7 +207,7 @@ def check_dtype(value: object, name: str = "dtype") -> torch.dtype:
     if value is None:
         return torch.float32
     if isinstance(value, str) and value in ("float32", "float64"):
-        return getattr(torch, value)
+        return torch.float32 if value == "float32" else torch.float64
     if value not in DTYPES:
         raise ValueError(f"{name} must be torch.float32 or torch.float64, got {value!r}")
     return value  # type: ignore[return-value]
@@ -167,8 +232,12 @@ def check_float_tensor(name: str, tensor: object, dtype: torch.dtype | None = No
 
 def holds_bool(value: object) -> bool:
     """True for a bool, a bool tensor or array, or a (nested) list/tuple holding a bool: never a number here."""
-    if isinstance(value, bool) or str(getattr(value, "dtype", "")) in ("bool", "torch.bool"):
+    if isinstance(value, (bool, np.bool_)):
         return True
+    if isinstance(value, torch.Tensor):
+        return value.dtype == torch.bool
+    if isinstance(value, np.ndarray):
+        return value.dtype == np.bool_
     if isinstance(value, (list, tuple)):
         return any(holds_bool(v) for v in value)
     return False

@@ -1,11 +1,15 @@
 """Notebook 08's figures: feature sets in 2-D, the non-uniform families' losses, and learning dynamics.
 
 Every function returns the Figure it drew on; pass ax= to draw into your own axes.
+
+The learning-dynamics and non-uniform results (experiments.TrainingRun, experiments.NonUniformRun) are
+defined in toymodel.experiments, above this package, so they are matched by their shape: the runtime-checkable
+protocols TrainingRunLike and NonUniformRunLike (internal building blocks, also used by toymodel.widgets).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
@@ -14,48 +18,86 @@ from matplotlib.ticker import NullFormatter
 import numpy as np
 import torch
 
-from .core import FEATURE_CMAP, QUALITATIVE, _fig_ax, _styled
+from ..model import ToyModel
+from ..sweeps import SetSweep, Sweep
+from ..validate import check_int, check_positive_int
+from .base import QUALITATIVE, check_index, feature_colors, fig_ax, styled
 
 __all__ = [
     "plot_set_embedding_2d", "plot_family_losses", "plot_dimensionality_over_training", "plot_loss_over_training",
+    "NonUniformRunLike", "TrainingRunLike",
 ]
 
 _MEMBER_STYLES = ("-", "--", ":", "-.")
+_NON_UNIFORM_RUN = "an experiments.NonUniformRun (experiments.nonuniform_superposition)"
+_TRAINING_RUN = "an experiments.TrainingRun (experiments.learning_dynamics)"
 
 
-def _check_run(run: Any, attrs: tuple[str, ...], what: str) -> None:
-    """ValueError unless `run` has the attributes of the experiment result the figure draws."""
-    if not all(hasattr(run, a) for a in attrs):
-        raise ValueError(f"run must be {what}, got {type(run).__name__}")
+@runtime_checkable
+class NonUniformRunLike(Protocol):
+    """What experiments.NonUniformRun offers the figures: 5 features in 2-D, feature 4 `ratio` times sparser.
+
+    ratio [n_r]; W and loss: {"pentagon": ..., "digons": ...} ([n_r, 5, 2] and [n_r]); density p.
+    """
+
+    density: float
+    ratio: torch.Tensor
+    W: dict[str, torch.Tensor]
+    loss: dict[str, torch.Tensor]
+
+    def shape_of(self, W: torch.Tensor) -> torch.Tensor: ...
+
+    def intact(self, family: str) -> torch.Tensor: ...
+
+    def critical_ratio(self) -> float: ...
 
 
-def _W2(obj: Any, instance: int) -> np.ndarray:
+@runtime_checkable
+class TrainingRunLike(Protocol):
+    """What experiments.TrainingRun offers the figures: step [n_snap], W [n_snap, n, m], loss [n_snap],
+    dimensionality [n_snap, n] (D_i at every snapshot), density p and the run's total steps."""
+
+    step: torch.Tensor
+    W: torch.Tensor
+    loss: torch.Tensor
+    density: float
+    steps: int
+
+    @property
+    def dimensionality(self) -> torch.Tensor: ...
+
+
+def _W2(obj: SetSweep | Sweep | ToyModel | torch.Tensor | np.ndarray, instance: int) -> np.ndarray:
     """[n_features, 2] weights of one instance from a Sweep/ToyModel/tensor."""
-    W = getattr(obj, "W", obj)
+    W = obj.W if isinstance(obj, (Sweep, ToyModel)) else obj
     if isinstance(W, torch.Tensor):
         W = W.detach().cpu().numpy()
     W = np.asarray(W, dtype=float)
     if W.ndim == 3:
-        if not isinstance(instance, int) or not 0 <= instance < W.shape[0]:
-            raise ValueError(f"instance must be an integer in 0..{W.shape[0] - 1}, got {instance!r}")
-        W = W[instance]
+        W = W[check_index(instance, W.shape[0])]
     if W.ndim != 2 or W.shape[1] != 2:
         raise ValueError(f"plot_set_embedding_2d needs n_hidden = 2 weights [n_features, 2], got shape {W.shape}")
     return W
 
 
-@_styled
+@styled
 def plot_set_embedding_2d(
-    obj: Any, instance: int = 0, set_size: int | None = None, ax: Axes | None = None, title: str | None = None,
+    obj: SetSweep | Sweep | ToyModel | torch.Tensor | np.ndarray, instance: int = 0, set_size: int | None = None,
+    ax: Axes | None = None, title: str | None = None,
 ) -> Figure:
     """Each feature's direction W_i in the 2-D hidden space, coloured by its set (Okabe-Ito colours), one line
     style per member (set s = features s*set_size ..): the picture of which features share, oppose or split
     the plane.  obj: a SetSweep (its set_size is used), a ToyModel, or W [n_instances, n, 2] / [n, 2]."""
     W = _W2(obj, instance)
-    s = getattr(obj, "set_size", 2) if set_size is None else set_size
-    if isinstance(s, bool) or not isinstance(s, int) or s < 1 or W.shape[0] % s:
-        raise ValueError(f"set_size must be a positive integer dividing n_features={W.shape[0]}, got {s!r}")
-    fig, ax = _fig_ax(ax, (4.2, 3.8))
+    s = (obj.set_size if isinstance(obj, SetSweep) else 2) if set_size is None else set_size
+    wrong = f"set_size must be a positive integer dividing n_features={W.shape[0]}, got {s!r}"
+    try:
+        s = check_positive_int("set_size", s)
+    except ValueError:
+        raise ValueError(wrong) from None
+    if W.shape[0] % s:
+        raise ValueError(wrong)
+    fig, ax = fig_ax(ax, (4.2, 3.8))
     ax.add_patch(Circle((0, 0), 1.0, fill=False, ls=":", lw=0.8, ec="0.6", zorder=0))
     norms = np.linalg.norm(W, axis=1)
     for i, (x, y) in enumerate(W):
@@ -79,14 +121,14 @@ def plot_set_embedding_2d(
     return fig
 
 
-@_styled
-def plot_family_losses(run: Any, ax: Axes | None = None, mark: float | None = None) -> Figure:
+@styled
+def plot_family_losses(run: NonUniformRunLike, ax: Axes | None = None, mark: float | None = None) -> Figure:
     """Non-uniform superposition: each family's loss against the ratio (feature 4's density = p / ratio), drawn
     where the family keeps its shape, with the crossing (the critical ratio) as a vertical line.
     mark: a ratio to highlight (the explorer's current setting)."""
-    _check_run(run, ("ratio", "loss", "intact", "critical_ratio"),
-               "an experiments.NonUniformRun (experiments.nonuniform_superposition)")
-    fig, ax = _fig_ax(ax, (5.2, 3.4))
+    if not isinstance(run, NonUniformRunLike):
+        raise ValueError(f"run must be {_NON_UNIFORM_RUN}, got {type(run).__name__}")
+    fig, ax = fig_ax(ax, (5.2, 3.4))
     r = run.ratio.numpy()
     for c, (fam, label) in zip(QUALITATIVE, (("pentagon", "pentagon (5 features)"),
                                              ("digons", "two digons (feature 4 dropped)"))):
@@ -112,31 +154,34 @@ def plot_family_losses(run: Any, ax: Axes | None = None, mark: float | None = No
     return fig
 
 
-_DYNAMICS = ("step", "W", "loss", "dimensionality")
-_DYNAMICS_WHAT = "an experiments.TrainingRun (experiments.learning_dynamics)"
+def _check_training_run(run: object) -> None:
+    if not isinstance(run, TrainingRunLike):
+        raise ValueError(f"run must be {_TRAINING_RUN}, got {type(run).__name__}")
 
 
-def _mark(ax: Axes, run: Any, index: int | None) -> None:
+def _mark(ax: Axes, run: TrainingRunLike, index: int | None) -> None:
     if index is not None:
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(run.step):
-            raise ValueError(f"mark must be a snapshot index in 0..{len(run.step) - 1}, got {index!r}")
+        try:
+            index = check_int("mark", index, low=0, high=len(run.step) - 1)
+        except ValueError:
+            raise ValueError(f"mark must be a snapshot index in 0..{len(run.step) - 1}, got {index!r}") from None
         ax.axvline(float(run.step[index]), color=QUALITATIVE[4], lw=2.5, alpha=0.6, gid="mark")
 
 
-@_styled
-def plot_dimensionality_over_training(run: Any, ax: Axes | None = None, mark: int | None = None) -> Figure:
+@styled
+def plot_dimensionality_over_training(run: TrainingRunLike, ax: Axes | None = None, mark: int | None = None) -> Figure:
     """Learning dynamics: every feature's dimensionality D_i against the training step, with the paper's
     "energy levels" 1, 1/2 (antipodal pair) and 2/5 (pentagon) as guides.  mark: a snapshot index to highlight."""
-    _check_run(run, _DYNAMICS, _DYNAMICS_WHAT)
-    fig, ax = _fig_ax(ax, (5.6, 3.2))
+    _check_training_run(run)
+    fig, ax = fig_ax(ax, (5.6, 3.2))
     D = run.dimensionality.numpy()
     steps = run.step.numpy()
     for level, name in ((1.0, "1"), (0.5, "1/2"), (0.4, "2/5")):
         ax.axhline(level, color="0.75", lw=0.8, ls=":")
         ax.text(steps[-1], level, f" {name}", va="center", fontsize=7, color="0.4")
-    n = D.shape[1]
-    for i in range(n):  # the colours of plot_feature_embeddings_2d (by feature index)
-        ax.plot(steps, D[:, i], color=FEATURE_CMAP(i / max(1, n - 1)), lw=1.4, label=f"feature {i}", gid=f"D-{i}")
+    colors, _ = feature_colors(D.shape[1], None)  # the colours of plot_feature_embeddings_2d (by feature index)
+    for i in range(D.shape[1]):
+        ax.plot(steps, D[:, i], color=colors[i], lw=1.4, label=f"feature {i}", gid=f"D-{i}")
     _mark(ax, run, mark)
     ax.set_ylim(0, 1.05)
     ax.set_xlabel("training step")
@@ -146,11 +191,11 @@ def plot_dimensionality_over_training(run: Any, ax: Axes | None = None, mark: in
     return fig
 
 
-@_styled
-def plot_loss_over_training(run: Any, ax: Axes | None = None, mark: int | None = None) -> Figure:
+@styled
+def plot_loss_over_training(run: TrainingRunLike, ax: Axes | None = None, mark: int | None = None) -> Figure:
     """Learning dynamics: each snapshot's loss on one fixed evaluation set (log scale) against the step."""
-    _check_run(run, _DYNAMICS, _DYNAMICS_WHAT)
-    fig, ax = _fig_ax(ax, (5.6, 3.0))
+    _check_training_run(run)
+    fig, ax = fig_ax(ax, (5.6, 3.0))
     ax.plot(run.step.numpy(), run.loss.numpy(), color="0.15", lw=1.5, gid="loss")
     _mark(ax, run, mark)
     ax.set_yscale("log")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
@@ -15,27 +15,16 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from ..geometry import FRACTIONS as GEOMETRY_FRACTIONS
-from ..geometry import EDGE_THRESHOLD, nearest_fraction, tegum_factors
+from ..geometry import EDGE_THRESHOLD, FRACTIONS, nearest_fraction, tegum_factors
 from ..metrics import (
     REPRESENTED_THRESHOLD,
     dimensions_per_feature,
     feature_dimensionality,
     feature_norms,
 )
-from .core import (
-    MISSING,
-    QUALITATIVE,
-    _check_instance,
-    _fig_ax,
-    _styled,
-    _sweep_config,
-    dstar_guides,
-    plot_embeddings_3d,
-)
-
-if TYPE_CHECKING:
-    from ..experiments import Sweep
+from ..sweeps import Sweep
+from .base import MISSING, QUALITATIVE, check_index, dstar_guides, fig_ax, styled, sweep_config
+from .model import plot_embeddings_3d
 
 __all__ = ["plot_dstar_vs_sparsity", "plot_dimensionality_scatter", "plot_dimensionality_histogram",
            "plot_geometry_graph", "factor_summary", "plot_polytopes_3d"]
@@ -56,11 +45,11 @@ def _inv_density_axis(ax: Axes) -> None:
 
 def _highlight(ax: Axes, sweep: Sweep, instance: int | None) -> None:
     if instance is not None:
-        _check_instance(instance, len(sweep))
+        check_index(instance, len(sweep))
         ax.axvline(1.0 / float(sweep.density[instance]), color=QUALITATIVE[1], lw=6, alpha=0.25, zorder=0)
 
 
-@_styled
+@styled
 def plot_dstar_vs_sparsity(sweep: Sweep, ax: Axes | None = None, highlight: int | None = None) -> Figure:
     """The paper's D* = m / ||W||_F^2 against 1/(1 - S), log x; dotted plateaus at 1 and 1/2.
 
@@ -69,18 +58,18 @@ def plot_dstar_vs_sparsity(sweep: Sweep, ax: Axes | None = None, highlight: int 
     inv = 1.0 / sweep.density.numpy()
     order = np.argsort(inv)
     dstar = dimensions_per_feature(sweep.W).numpy()
-    fig, ax = _fig_ax(ax, (5.2, 3.4))
+    fig, ax = fig_ax(ax, (5.2, 3.4))
     dstar_guides(ax)
     ax.plot(inv[order], dstar[order], color=QUALITATIVE[0], marker="o", ms=4, lw=1.5, label=r"$D^*$")
     _highlight(ax, sweep, highlight)
     _inv_density_axis(ax)
     ax.set_ylim(0, 1.15)
     ax.set_ylabel(r"dimensions per feature $D^* = m/\|W\|_F^2$")
-    ax.set_title(f"{_sweep_config(sweep)}, all $I_i = 1$:\n$D^*$ sticks at 1 and at 1/2")
+    ax.set_title(f"{sweep_config(sweep)}, all $I_i = 1$:\n$D^*$ sticks at 1 and at 1/2")
     return fig
 
 
-@_styled
+@styled
 def plot_dimensionality_scatter(sweep: Sweep, ax: Axes | None = None, highlight: int | None = None,
                                 tol: float = 0.02) -> Figure:
     """D_i of every represented feature (||W_i|| > 0.5) against 1/(1 - S), over D* (the paper's scatter).
@@ -92,8 +81,8 @@ def plot_dimensionality_scatter(sweep: Sweep, ax: Axes | None = None, highlight:
     order = np.argsort(inv)
     Di = feature_dimensionality(sweep.W).numpy()
     kept = feature_norms(sweep.W).numpy() > REPRESENTED_THRESHOLD
-    fig, ax = _fig_ax(ax, (6.2, 3.8))
-    for value, label, name in GEOMETRY_FRACTIONS:
+    fig, ax = fig_ax(ax, (6.2, 3.8))
+    for value, label, name in FRACTIONS:
         if value in (0.0, 1.0):
             continue
         ax.axhline(value, color="0.6", ls=":", lw=0.8, zorder=0)
@@ -114,25 +103,25 @@ def plot_dimensionality_scatter(sweep: Sweep, ax: Axes | None = None, highlight:
     _inv_density_axis(ax)
     ax.set_ylim(0, 1.1)
     ax.set_ylabel(r"feature dimensionality $D_i$")
-    ax.set_title(f"{_sweep_config(sweep)}, all $I_i = 1$:\n$D_i$ of represented features ($\\|W_i\\| > 0.5$)")
+    ax.set_title(f"{sweep_config(sweep)}, all $I_i = 1$:\n$D_i$ of represented features ($\\|W_i\\| > 0.5$)")
     ax.legend(loc="upper right", fontsize=7, markerscale=1.5)
     return fig
 
 
-@_styled
+@styled
 def plot_dimensionality_histogram(sweep: Sweep, instance: int, ax: Axes | None = None, tol: float = 0.02) -> Figure:
     """Histogram of one model's D_i (represented features), with the fraction lines as labelled vertical guides."""
-    _check_instance(instance, len(sweep))
+    check_index(instance, len(sweep))
     Di = feature_dimensionality(sweep.W[instance]).numpy()[0]
     kept = feature_norms(sweep.W[instance]).numpy()[0] > REPRESENTED_THRESHOLD
-    fig, ax = _fig_ax(ax, (4.4, 3.2))
+    fig, ax = fig_ax(ax, (4.4, 3.2))
     d = Di[kept]
     on = nearest_fraction(d)[1] <= tol if d.size else np.zeros(0, bool)
     bins = np.arange(-0.01, 1.11, 0.02)  # centred on 0, 0.02, ...: 3/8, 2/5 and 1/2 fall in separate bins
     n_on, n_off = np.histogram(d[on], bins)[0], np.histogram(d[~on], bins)[0]
     ax.stairs(n_on, bins, fill=True, color=QUALITATIVE[0], label=f"within {tol:g} of a fraction")
     ax.stairs(n_on + n_off, bins, baseline=n_on, fill=True, color=MISSING, label="off the lines")
-    for j, (value, label, _) in enumerate(v for v in GEOMETRY_FRACTIONS if 0 < v[0] < 1):
+    for j, (value, label, _) in enumerate(v for v in FRACTIONS if 0 < v[0] < 1):
         ax.axvline(value, color="0.45", ls=":", lw=0.8, zorder=0)
         ax.annotate(label, (value, 1.0), xycoords=("data", "axes fraction"), xytext=(0, 1 + 8 * (j % 2)),
                     textcoords="offset points", ha="center", va="bottom", fontsize=7, color="0.3")
@@ -145,7 +134,7 @@ def plot_dimensionality_histogram(sweep: Sweep, instance: int, ax: Axes | None =
 
 def _factor_name(size: int, D: np.ndarray, tol: float = 0.03) -> str:
     """A factor's polytope name when its size and median D_i both match one (e.g. 5 features at 2/5: pentagon)."""
-    for value, _, name in GEOMETRY_FRACTIONS:
+    for value, _, name in FRACTIONS:
         if FACTOR_SIZES.get(name) == size and abs(float(np.median(D)) - value) <= tol:
             return name
     return "alone" if size == 1 else f"{size}-feature factor"
@@ -177,7 +166,7 @@ def factor_summary(W: Any, edge_threshold: float = EDGE_THRESHOLD, max_kinds: in
     return ", ".join(words)
 
 
-@_styled
+@styled
 def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None,
                         edge_threshold: float = EDGE_THRESHOLD, max_factors: int = 40) -> Figure:
     """The paper's feature geometry graph of one model: a node per represented feature, an edge where
@@ -194,7 +183,7 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
     factors = sorted(tegum_factors(w, edge_threshold), key=lambda f: (len(f), f[0]))
     shown = factors[:max_factors]
     ncol = max(1, min(10, len(shown)))
-    fig, ax = _fig_ax(ax, (6.2, 0.8 + 0.66 * math.ceil(len(shown) / ncol)))
+    fig, ax = fig_ax(ax, (6.2, 0.8 + 0.66 * math.ceil(len(shown) / ncol)))
     G = (w @ w.T).abs().numpy()
     segments, strength, points = [], [], []
     for c, factor in enumerate(shown):
@@ -222,7 +211,7 @@ def plot_geometry_graph(W: Any, ax: Axes | None = None, title: str | None = None
     return fig
 
 
-@_styled
+@styled
 def plot_polytopes_3d(models: Mapping[str, Any],
                       views: Sequence[tuple[float, float]] = ((22.0, 35.0), (65.0, -60.0)),
                       edges: bool = True) -> Figure:

@@ -1,5 +1,8 @@
 """Figures for notebook 07, models with a privileged basis: W read directly (features x neurons), the
 per-neuron stacked bar plot, and the count of monosemantic neurons against density.
+
+Internal building blocks (used by toymodel.widgets' NeuronExplorer; not part of the figure API):
+NeuronInstance (one instance of a model with neurons) and neuron_model (read one out of a sweep or model).
 """
 
 from __future__ import annotations
@@ -15,33 +18,32 @@ from matplotlib.patches import Patch
 import numpy as np
 import torch
 
-from .. import neurons as _neurons
-from .core import (
+from ..computation import AbsValueModel
+from ..neurons import FRACTION, n_monosemantic, neuron_labels, normalize_neurons
+from ..sweeps import AbsSweep, Sweep
+from .base import (
     DIVERGING,
     QUALITATIVE,
-    _check_instance,
-    _density_axis,
-    _feature_ticks,
-    _fig_ax,
-    _importance_vector,
-    _legend_below,
-    _resolve,
-    _styled,
+    ModelLike,
+    check_index,
+    density_axis,
     feature_colors,
+    feature_ticks,
+    fig_ax,
+    importance_vector,
+    legend_below,
+    resolve_instance,
+    styled,
 )
 
-__all__ = ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density"]
-
-
-# Models with a privileged basis: W read directly (features x neurons), the per-neuron stacked bar plot,
-# and the count of monosemantic neurons against density.
-
+__all__ = ["plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density", "NeuronInstance",
+           "neuron_model"]
 
 NEURON_SHADE = {"monosemantic": "#d9ecf7", "polysemantic": "#fbe3cf", "dead": "white"}  # pale blue / pale orange
 
 
 @dataclass
-class _Neurons:
+class NeuronInstance:
     """One instance of a model with neurons: W [n_features, n_hidden] (feature i -> neuron j) as numpy, and more."""
 
     W: np.ndarray
@@ -55,27 +57,29 @@ class _Neurons:
         return self.config + (f", {self.setting}" if self.setting else "")
 
 
-def _neuron_model(obj: Any, instance: int = 0, importance: Any = None) -> _Neurons:
+NeuronModelLike = ModelLike | AbsValueModel | AbsSweep  # what the neuron figures take
+
+
+def neuron_model(obj: NeuronModelLike, instance: int = 0, importance: Any = None) -> NeuronInstance:
     """A ToyModel / Sweep (relu_hidden: W), an AbsValueModel / AbsSweep (W1 rescaled per neuron) or a W tensor."""
     setting, imp = None, None
-    if hasattr(obj, "density") and hasattr(obj, "model") and hasattr(obj, "label"):  # a sweep
-        _check_instance(instance, len(obj.density))
+    if isinstance(obj, (Sweep, AbsSweep)):
+        check_index(instance, len(obj))
         setting, imp, obj = obj.label(instance), obj.importance[instance], obj.model
-    if hasattr(obj, "W1") and hasattr(obj, "W2"):  # the absolute-value model
-        _check_instance(instance, obj.W1.shape[0])
-        W1, W2 = _neurons.normalize_neurons(obj.W1[instance].detach(), obj.W2[instance].detach())
+    if isinstance(obj, AbsValueModel):
+        check_index(instance, obj.n_instances)
+        W1, W2 = normalize_neurons(obj.W1[instance].detach(), obj.W2[instance].detach())
         W, W2n, positive_only = W1[0].numpy(), W2[0].numpy(), False  # type: ignore[index]
         config = f"|x| model, {W.shape[0]} features → {W.shape[1]} neurons"
     else:
-        one = _resolve(obj, instance)
+        one = resolve_instance(obj, instance)
         W, W2n, positive_only = one.W, None, True
         config = one.config()
         if one.kind == "relu_hidden":  # its hidden dimensions are neurons
             config = config[: config.rindex(" hidden")] + " neurons"
     if importance is not None:
         imp = importance
-    imp = _importance_vector(imp, W.shape[0])
-    return _Neurons(W, W2n, imp, positive_only, config, setting)
+    return NeuronInstance(W, W2n, importance_vector(imp, W.shape[0]), positive_only, config, setting)
 
 
 def _neuron_order(W: np.ndarray, positive_only: bool) -> np.ndarray:
@@ -85,9 +89,9 @@ def _neuron_order(W: np.ndarray, positive_only: bool) -> np.ndarray:
     return np.lexsort((-A.max(0), top))
 
 
-@_styled
+@styled
 def plot_neuron_weights(
-    model: Any, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
+    model: NeuronModelLike, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
     sort: bool = True, colorbar: bool = True,
 ) -> Figure:
     """W read directly: a features x neurons heatmap (diverging, white = 0), rows = features (0 at the top).
@@ -96,14 +100,14 @@ def plot_neuron_weights(
     largest |weight| is 1), or a W tensor.  sort: neurons ordered by their largest feature (the order of
     neurons is arbitrary; this makes a diagonal out of monosemantic ones).
     """
-    one = _neuron_model(model, instance)
+    one = neuron_model(model, instance)
     W = one.W
     order = _neuron_order(W, one.positive_only) if sort else np.arange(W.shape[1])
     n, m = W.shape
     vmax = float(np.abs(W).max(initial=0.0)) or 1.0
-    fig, ax = _fig_ax(ax, (4.4, 3.6) if n <= 20 and m <= 12 else (8.0, 5.0))
+    fig, ax = fig_ax(ax, (4.4, 3.6) if n <= 20 and m <= 12 else (8.0, 5.0))
     im = ax.imshow(W[:, order], cmap=DIVERGING, vmin=-vmax, vmax=vmax, interpolation="nearest", aspect="auto")
-    _feature_ticks(ax, n, "y")
+    feature_ticks(ax, n, "y")
     ax.set_xticks(range(m) if m <= 12 else range(0, m, 5))
     ax.set_xlabel("neuron (sorted by its largest feature)" if sort else "neuron j")
     ax.set_ylabel("feature i")
@@ -114,9 +118,9 @@ def plot_neuron_weights(
     return fig
 
 
-@_styled
+@styled
 def plot_neuron_stack(
-    model: Any, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
+    model: NeuronModelLike, instance: int = 0, ax: Axes | None = None, title: str | None = None, *,
     importance: Any = None, sort: bool = True, legend: bool = True, colorbar: bool = True,
 ) -> Figure:
     """The paper's per-neuron stacked bar plot: one column per neuron, one rectangle per feature.
@@ -127,13 +131,13 @@ def plot_neuron_stack(
     polysemantic.  For the |x| model each neuron is first rescaled so its largest |W1| entry is 1, and
     neurons are sorted by the importance of their largest feature (as in the paper).
     """
-    one = _neuron_model(model, instance, importance)
+    one = neuron_model(model, instance, importance)
     W = one.W
     n, m = W.shape
     order = _neuron_order(W, one.positive_only) if sort else np.arange(m)
-    labels = _neurons.neuron_labels(torch.as_tensor(W), positive_only=one.positive_only)[0]
+    labels = neuron_labels(torch.as_tensor(W), positive_only=one.positive_only)[0]
     colors, sm = feature_colors(n, one.importance, equal_in_one_colour=False)
-    fig, ax = _fig_ax(ax, (max(3.2, 1.6 + 0.45 * m) if m <= 12 else 8.0, 3.4))
+    fig, ax = fig_ax(ax, (max(3.2, 1.6 + 0.45 * m) if m <= 12 else 8.0, 3.4))
     edge = 0.4 if n <= 20 else 0.0  # 100 thin outlines would hide the colours
     # All rectangles as one PolyCollection (one ax.bar per weight takes seconds for 100 x 40 weights).
     boxes, face = [], []
@@ -162,15 +166,15 @@ def plot_neuron_stack(
         n_mono = labels.count("monosemantic")
         handles = [Patch(fc=NEURON_SHADE["monosemantic"], label=f"monosemantic neuron ({n_mono})"),
                    Patch(fc=NEURON_SHADE["polysemantic"], label=f"polysemantic ({labels.count('polysemantic')})")]
-        _legend_below(ax, handles, drop_points=30.0)
+        legend_below(ax, handles, drop_points=30.0)
     if colorbar and sm is not None:
         fig.colorbar(sm, ax=ax, shrink=0.9, label="feature importance $I_i$")
     return fig
 
 
-@_styled
+@styled
 def plot_monosemantic_vs_density(
-    sweeps: Mapping[str, Any], ax: Axes | None = None, fraction: float = _neurons.FRACTION,
+    sweeps: Mapping[str, Sweep | AbsSweep], ax: Axes | None = None, fraction: float = FRACTION,
 ) -> Figure:
     """The fraction of neurons that are monosemantic (carry exactly one feature) against the density p
     (log x, dense on the left), one line per sweep; a dict's keys label the lines.
@@ -179,17 +183,20 @@ def plot_monosemantic_vs_density(
     """
     if not isinstance(sweeps, Mapping) or not sweeps:
         raise ValueError("sweeps must be a non-empty dict {label: sweep}")
-    fig, ax = _fig_ax(ax, (5.2, 3.4))
+    fig, ax = fig_ax(ax, (5.2, 3.4))
     for s_i, (label, sweep) in enumerate(sweeps.items()):
-        abs_model = hasattr(sweep, "W1")
+        if not isinstance(sweep, (Sweep, AbsSweep)):
+            raise ValueError(f"sweeps[{label!r}] must be a relu_hidden Sweep or an AbsSweep, "
+                             f"got {type(sweep).__name__}")
+        abs_model = isinstance(sweep, AbsSweep)
         W = sweep.W1 if abs_model else sweep.W
-        counts = _neurons.n_monosemantic(W, fraction, positive_only=not abs_model).numpy()
+        counts = n_monosemantic(W, fraction, positive_only=not abs_model).numpy()
         p = sweep.density.numpy()
         order = np.argsort(-p)
         m = W.shape[-1]
         ax.plot(p[order], counts[order] / m, marker="os^Dv"[s_i % 5], color=QUALITATIVE[s_i % len(QUALITATIVE)],
                 lw=1.5, ms=4, label=f"{label} (m = {m})")
-    _density_axis(ax)
+    density_axis(ax)
     ax.set_ylim(-0.03, 1.05)
     ax.set_ylabel("monosemantic neurons\n(fraction of the m neurons)")
     ax.set_title("Dense → monosemantic neurons; sparse → polysemantic")

@@ -22,13 +22,9 @@ import numpy as np
 import torch
 
 from ..metrics import REPRESENTED_THRESHOLD
-from ..phase import CANDIDATES as _CANDIDATES
-from ..phase import OTHER as _OTHER
-from ..phase import PHASES as _PHASES
-from ..phase import TRIANGLE_NAME as _TRIANGLE_NAME
-from ..phase import candidate_losses as _candidate_losses
-from ..phase import theoretical_candidate as _theoretical_candidate
-from .core import FEATURE_CMAP, _fig_ax, _legend_below, _styled
+from ..phase import CANDIDATES, OTHER, PHASES, TRIANGLE_NAME, candidate_losses, theoretical_candidate
+from ..sweeps import PhaseDiagram
+from .base import P_AXIS_LABEL, feature_colors, fig_ax, legend_below, styled
 
 __all__ = ["plot_phase_map", "plot_phase_diagram", "plot_candidate_losses", "plot_weights_1d", "plot_loss_slice",
            "PHASE_COLORS", "CANDIDATE_COLORS"]
@@ -53,12 +49,12 @@ def _log_edges(values: np.ndarray) -> np.ndarray:
 def _phase_categories(n_features: int, view: str) -> tuple[list[str], list[str]]:
     """(names, colours) of the categories a map shows: the 3 phases, or the candidates (+ triangle for 3 -> 2)."""
     if view == "phase":
-        return list(_PHASES), list(PHASE_COLORS)
-    names = list(_CANDIDATES[n_features]) + ([_TRIANGLE_NAME] if n_features == 3 else [])
+        return list(PHASES), list(PHASE_COLORS)
+    names = list(CANDIDATES[n_features]) + ([TRIANGLE_NAME] if n_features == 3 else [])
     return names, list(CANDIDATE_COLORS[n_features])
 
 
-def _phase_view(diagram: Any, view: str | None) -> str:
+def _phase_view(diagram: PhaseDiagram, view: str | None) -> str:
     view = ("phase" if diagram.n_features == 2 else "candidate") if view is None else view
     if view not in ("phase", "candidate"):
         raise ValueError(f"view must be 'phase', 'candidate' or None, got {view!r}")
@@ -77,9 +73,9 @@ def _boundary_lines(n_features: int, r_lo: float, r_hi: float, p_lo: float, p_hi
 
     rr = np.geomspace(r_lo, r_hi, resolution)
     pp = np.minimum(np.geomspace(p_lo, p_hi, resolution), 1.0)
-    best = _theoretical_candidate(n_features, rr[None, :], pp[:, None])  # [p, r]
+    best = theoretical_candidate(n_features, rr[None, :], pp[:, None])  # [p, r]
     lines = []
-    for c in range(len(_CANDIDATES[n_features])):
+    for c in range(len(CANDIDATES[n_features])):
         if (best == c).any() and not (best == c).all():
             gen = contourpy.contour_generator(rr, pp, (best == c).astype(float))
             lines += [np.asarray(line) for line in gen.lines(0.5)]
@@ -93,12 +89,12 @@ def _draw_boundaries(ax: Axes, n_features: int, r: np.ndarray, p: np.ndarray) ->
         ax.plot(line[:, 0], line[:, 1], color="black", lw=1.2, gid="boundary")
 
 
-@_styled
+@styled
 def plot_phase_map(
-    diagram: Any, which: str = "empirical", ax: Axes | None = None, *, view: str | None = None,
+    diagram: PhaseDiagram, which: str = "empirical", ax: Axes | None = None, *, view: str | None = None,
     mark: tuple[int, int] | None = None, boundaries: bool = True, legend: bool = True, title: str | None = None,
 ) -> Figure:
-    """One phase map of an experiments.PhaseDiagram on log-log axes: x = relative importance r, y = density p.
+    """One phase map of a PhaseDiagram (experiments.phase_diagram), log-log: x = relative importance r, y = density p.
 
     which: "empirical" (the trained models, classified by phase.classify_phase / classify_candidate) or
     "theory" (the best closed-form candidate).  view: "phase" (3 phases of the extra feature; the
@@ -115,9 +111,9 @@ def plot_phase_map(
     else:
         grid = diagram.theory_phase if view == "phase" else diagram.theory_candidate
     codes = np.asarray(grid, dtype=int).T  # [p, r]
-    shown = np.where(codes == _OTHER, len(names), codes)
+    shown = np.where(codes == OTHER, len(names), codes)
     r, p = np.asarray(diagram.ratio, dtype=float), np.asarray(diagram.density, dtype=float)
-    fig, ax = _fig_ax(ax, (4.4, 3.8))
+    fig, ax = fig_ax(ax, (4.4, 3.8))
     cmap = ListedColormap([*colors, OTHER_COLOR])
     ax.pcolormesh(_log_edges(r), _log_edges(p), shown, cmap=cmap, vmin=-0.5, vmax=len(names) + 0.5,
                   edgecolors="face", linewidth=0)
@@ -134,24 +130,26 @@ def plot_phase_map(
     if mark is not None:
         ax.plot([r[mark[0]]], [p[mark[1]]], marker="o", ms=11, mfc="none", mec="black", mew=2, gid="mark")
     ax.set_xlabel(RATIO_LABEL)
-    ax.set_ylabel("density p = 1 - S (log scale)")
+    ax.set_ylabel(P_AXIS_LABEL)
     what = "trained models" if which == "empirical" else "theory: the best closed-form candidate"
     ax.set_title(f"{what}, {n} features → {n - 1} hidden" if title is None else title)
     if legend:
         present = set(np.unique(codes).tolist())
-        always = len(names) if view == "phase" else len(_CANDIDATES[n])  # the triangle only when it occurs
+        always = len(names) if view == "phase" else len(CANDIDATES[n])  # the triangle only when it occurs
         handles = [Patch(facecolor=colors[c], edgecolor="0.5", label=names[c]) for c in range(len(names))
                    if c < always or c in present]
-        if _OTHER in present:
+        if OTHER in present:
             handles.append(Patch(facecolor=OTHER_COLOR, edgecolor="0.5", label="none of these"))
         if boundaries:
             handles.append(plt.Line2D([], [], color="black", lw=1.2, label="analytic boundary"))
-        _legend_below(ax, handles, ncol=2, drop_points=34)
+        legend_below(ax, handles, ncol=2, drop_points=34)
     return fig
 
 
-@_styled
-def plot_phase_diagram(diagram: Any, *, view: str | None = None, mark: tuple[int, int] | None = None) -> Figure:
+@styled
+def plot_phase_diagram(
+    diagram: PhaseDiagram, *, view: str | None = None, mark: tuple[int, int] | None = None
+) -> Figure:
     """The paper's phase diagram, trained (left) beside theory (right), with the analytic boundaries on both."""
     fig, axes = plt.subplots(1, 2, figsize=(10.5, 5.2), layout="constrained")
     for ax, which in zip(axes, ("empirical", "theory")):
@@ -162,14 +160,16 @@ def plot_phase_diagram(diagram: Any, *, view: str | None = None, mark: tuple[int
     return fig
 
 
-@_styled
-def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, title: str | None = None) -> Figure:
+@styled
+def plot_candidate_losses(
+    diagram: PhaseDiagram, i: int, j: int, ax: Axes | None = None, title: str | None = None
+) -> Figure:
     """Bars: each candidate's closed-form loss at grid point (ratio[i], density[j]) on a log axis, the best outlined;
     a dashed line: the trained model's loss."""
     n = diagram.n_features
-    names = list(_CANDIDATES[n])
+    names = list(CANDIDATES[n])
     losses = np.asarray(diagram.candidate_loss[i, j], dtype=float)
-    fig, ax = _fig_ax(ax, (4.2, 3.2))
+    fig, ax = fig_ax(ax, (4.2, 3.2))
     colors = CANDIDATE_COLORS[n][: len(names)]
     best = int(np.argmin(losses))
     bars = ax.barh(range(len(names)), losses, color=colors, edgecolor=["black" if c == best else "none"
@@ -192,18 +192,18 @@ def plot_candidate_losses(diagram: Any, i: int, j: int, ax: Axes | None = None, 
     return fig
 
 
-@_styled
+@styled
 def plot_weights_1d(
     W: Any, ax: Axes | None = None, title: str | None = None, labels: Sequence[str] | None = None
 ) -> Figure:
     """2 -> 1: each feature's weight W_i as a point on the single hidden axis (antipodal = opposite sides)."""
     w = np.asarray(torch.as_tensor(W, dtype=torch.float32).reshape(-1))
-    fig, ax = _fig_ax(ax, (4.2, 2.0))
+    fig, ax = fig_ax(ax, (4.2, 2.0))
     labels = list(labels) if labels is not None else [f"feature {i}" for i in range(len(w))]
     lim = max(1.3, 1.2 * float(np.abs(w).max(initial=0.0)))
     ax.axhline(0, color="0.6", lw=1, zorder=0)
     ax.axvspan(-REPRESENTED_THRESHOLD, REPRESENTED_THRESHOLD, color="0.93", zorder=0, label="|W_i| <= 0.5")
-    colors = FEATURE_CMAP(np.linspace(0, 1, len(w)) if len(w) > 1 else np.zeros(1))  # as in the 2-D embeddings
+    colors, _ = feature_colors(len(w), None)  # by feature index, as in the 2-D embeddings
     for i, x in enumerate(w):
         y = 0.25 * (1 if i % 2 == 0 else -1)
         ax.annotate("", (x, 0), xytext=(0, 0), arrowprops={"arrowstyle": "-|>", "color": colors[i], "lw": 2})
@@ -218,17 +218,17 @@ def plot_weights_1d(
     return fig
 
 
-@_styled
-def plot_loss_slice(diagram: Any, i: int, ax: Axes | None = None) -> Figure:
+@styled
+def plot_loss_slice(diagram: PhaseDiagram, i: int, ax: Axes | None = None) -> Figure:
     """One row of the diagram: every candidate's closed-form loss against p at ratio[i] (lines), the trained
     models' losses (dots), and the analytic phase changes (dotted verticals, where the best candidate switches)."""
     n = diagram.n_features
     r = float(diagram.ratio[i])
     p_data = np.asarray(diagram.density, dtype=float)
     pp = np.geomspace(p_data.min(), p_data.max(), 400)
-    L = _candidate_losses(n, r, pp)  # [400, C]
-    fig, ax = _fig_ax(ax, (5.6, 3.8))
-    for c, name in enumerate(_CANDIDATES[n]):
+    L = candidate_losses(n, r, pp)  # [400, C]
+    fig, ax = fig_ax(ax, (5.6, 3.8))
+    for c, name in enumerate(CANDIDATES[n]):
         ax.plot(pp, L[:, c], color=CANDIDATE_COLORS[n][c], lw=2, label=name, gid=f"candidate-{c}")
     ax.plot(p_data, np.asarray(diagram.loss[i], dtype=float), "o", color="black", ms=4, label="trained (best of k)",
             gid="trained")
@@ -237,7 +237,7 @@ def plot_loss_slice(diagram: Any, i: int, ax: Axes | None = None) -> Figure:
         ax.axvline(np.sqrt(pp[s] * pp[s + 1]), color="0.3", ls=":", lw=1)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("density p = 1 - S (log scale)")
+    ax.set_xlabel(P_AXIS_LABEL)
     ax.set_ylabel("expected loss (log scale)")
     ax.set_title(f"ReLU output, {n} features → {n - 1} hidden, r = {r:.3g}:\n"
                  "candidates' closed forms and trained losses")
