@@ -36,6 +36,13 @@ def test_dense_5_to_2_keeps_the_two_most_important_features_orthogonal(relu_5_2)
     assert compute_feature_interference(relu_5_2.W)[k, 0, 1].abs() < 0.02
 
 
+def test_dense_5_to_2_reaches_the_dense_optimum_for_the_dropped_features(relu_5_2):
+    """At p = 1 the best a dropped feature can do is W_i = 0 and b_i = E[x_i] = 1/2 (the paper's recipe gets there)."""
+    k = relu_5_2.nearest(density=1.0)
+    assert (feature_norms(relu_5_2.W)[k, 2:] < 0.05).all()
+    assert relu_5_2.model.b[k, 2:].tolist() == pytest.approx([0.5] * 3, abs=0.02)
+
+
 def test_intermediate_sparsity_gives_antipodal_pairs(relu_5_2):
     """Between dense and pentagon the model stores 4 features as two antipodal pairs."""
     four = [k for k in range(len(relu_5_2)) if n_represented(relu_5_2.W)[k] == 4]

@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 DEFAULT_STEPS = 3_000
-DEFAULT_LR = 1e-2
+DEFAULT_LR = 3e-2
 WARMUP_FRACTION = 0.05
 WEIGHT_DECAY = 0.01  # AdamW's default, as in the paper's companion notebook
 BETAS = (0.9, 0.999)
