@@ -29,6 +29,7 @@ from .explorer import (
     DensityExplorer,
     Explorer,
     density_start,
+    density_value_slider,
     frame_title,
     nearest_position,
     panels,
@@ -112,13 +113,10 @@ class ImportanceExplorer(Explorer):
         density = density_start(density)
         self.sweep = sweep
         rates = sorted({round(float(r), 6) for r in sweep.importance_decay}, reverse=True)
-        densities = sorted({float(p) for p in sweep.density}, reverse=True)
         self.importance_decay_slider = selection_slider(
             [(importance_label(r), r) for r in rates], "importance decay",
             rates[nearest_position(rates, importance_decay)])
-        self.density_slider = selection_slider(
-            [(density_label(p), p) for p in densities], "density p = 1 - S",
-            densities[nearest_position(densities, density, log=True)])
+        self.density_slider = density_value_slider(sweep.density, density)
         super().__init__([self.importance_decay_slider, self.density_slider])
         self.redraw()
 
@@ -167,10 +165,7 @@ class HiddenSizeExplorer(Explorer):
                                               continuous_update=False, layout=SLIDER_LAYOUT, style=SLIDER_STYLE)
         else:
             self.m_slider = selection_slider([(str(m), m) for m in ms], "hidden dims m", m0)
-        densities = sorted({float(p) for p in self.sweeps[ms[0]].density}, reverse=True)
-        self.density_slider = selection_slider(
-            [(density_label(p), p) for p in densities], "density p = 1 - S",
-            densities[nearest_position(densities, density, log=True)])
+        self.density_slider = density_value_slider(self.sweeps[ms[0]].density, density)
         super().__init__([self.m_slider, self.density_slider])
         self.redraw()
 

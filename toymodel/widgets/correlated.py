@@ -59,8 +59,7 @@ class SetExplorer(Explorer):
     def _summary(self) -> str:
         return f"{len(self.sweeps)} data sets x {len(self.density_slider.options)} set densities"
 
-    def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return 9.5, 4.2
+    figsize = (9.5, 4.2)
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         name, k = key  # type: ignore[misc]
@@ -93,14 +92,10 @@ class RatioExplorer(Explorer):
         super().__init__([self.slider])
         self.redraw()
 
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
-
     def _summary(self) -> str:
         return f"5 features → 2 dims, p = {self.run.density:.3g}, {len(self.run.ratio)} ratios"
 
-    def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return 12.0, 4.2
+    figsize = (12.0, 4.2)
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         i = int(key)
@@ -143,15 +138,11 @@ class TrainingScrubber(Explorer):
         super().__init__([self.slider])
         self.redraw()
 
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
-
     def _summary(self) -> str:
         n, m = self.run.W.shape[1:]
         return f"{n} features → {m} dims, p = {self.run.density:.3g}, {len(self.slider.options)} recorded steps"
 
-    def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return 12.0, 4.0
+    figsize = (12.0, 4.0)
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         j = int(key)

@@ -39,7 +39,7 @@ __all__ = [
     "Explorer", "DensityExplorer", "density_options",
     # internal building blocks (see the module docstring)
     "FIGSIZE", "MAX_FRAMES", "PNG_COLORS", "SLIDER_LAYOUT", "SLIDER_STYLE", "panels", "frame_title",
-    "selection_slider", "density_start", "nearest_position",
+    "selection_slider", "density_start", "density_value_slider", "nearest_position",
 ]
 
 FIGSIZE = (7.0, 3.5)
@@ -78,6 +78,14 @@ def selection_slider(options: list[tuple[str, Any]], description: str, value: An
         options=options, value=options[0][1] if value is None else value, description=description,
         continuous_update=False, layout=SLIDER_LAYOUT, style=SLIDER_STYLE,
     )
+
+
+def density_value_slider(density: Any, start: float | None) -> widgets.SelectionSlider:
+    """A slider over the distinct densities in `density` (values, dense -> sparse, labelled by density_label),
+    at the one nearest `start` in log density (None: the densest)."""
+    values = sorted({float(p) for p in np.asarray(density, dtype=float).reshape(-1)}, reverse=True)
+    return selection_slider([(density_label(p), p) for p in values], "density p = 1 - S",
+                            values[nearest_position(values, start, log=True)])
 
 
 def _png(fig: Figure) -> str:
@@ -198,8 +206,12 @@ class Explorer(widgets.VBox):
         return self._stacks[0][1] if self._stacks else None
 
     def _key(self) -> Hashable:
-        """The cache key of the sliders' current values (each explorer defines its own)."""
-        raise TypeError(f"{type(self).__name__} is abstract: an explorer must define _key()")
+        """The cache key of the sliders' current values: by default the value of the one slider `self.slider`
+        (an explorer with other sliders defines its own)."""
+        slider = getattr(self, "slider", None)
+        if slider is None:
+            raise TypeError(f"{type(self).__name__} is abstract: an explorer must define _key() or a `slider`")
+        return int(slider.value)
 
     def _index_of(self, key: Hashable) -> int:
         """The instance a key shows (the key itself unless a subclass says otherwise)."""
@@ -250,8 +262,10 @@ class Explorer(widgets.VBox):
         return {"output_type": "display_data", "metadata": {},
                 "data": {"image/png": png, "text/plain": f"<figure: {title}>"}}
 
+    figsize: tuple[float, float] = FIGSIZE  # the figure's size in inches; _figsize may vary it with the key
+
     def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return FIGSIZE
+        return self.figsize
 
     def _render(self, key: Hashable) -> None:
         with style():
@@ -364,9 +378,6 @@ class DensityExplorer(Explorer):
         start = None if density is None else sweep.nearest(density=density_start(density))
         self.slider = selection_slider(options, "density p = 1 - S", start)
         super().__init__([self.slider])
-
-    def _key(self) -> Hashable:
-        return int(self.slider.value)
 
     def _all_keys(self) -> list[Hashable]:
         return [k for _, k in self.slider.options]

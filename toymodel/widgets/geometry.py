@@ -37,8 +37,7 @@ class GeometryExplorer(DensityExplorer):
         super().__init__(sweep, density)
         self.redraw()  # draws every setting
 
-    def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return 11.0, 4.4
+    figsize = (11.0, 4.4)
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         k = int(key)

@@ -43,8 +43,7 @@ class NeuronExplorer(DensityExplorer):
         what = "|x| model" if self.abs_model else "ReLU hidden"
         return f"{what}, {n} features → {m} neurons, {len(self.sweep)} densities"
 
-    def _figsize(self, key: Hashable) -> tuple[float, float]:
-        return (9.0, 4.2)
+    figsize = (9.0, 4.2)
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         k = int(key)
