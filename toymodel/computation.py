@@ -17,6 +17,7 @@ The trainer reuses train.py's pieces (learning-rate schedule, AdamW, buffers, fe
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -27,6 +28,7 @@ from .train import (
     EVAL_BATCHES,
     FeatureStream,
     LossFn,
+    RecipeArgs,
     TrainResult,
     Workspace,
     check_data,
@@ -37,6 +39,9 @@ from .train import (
     torch_threads,
 )
 from .validate import check_device, check_dtype, check_instance, check_memory, check_positive_int, check_seed
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["NAMES", "AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
@@ -168,46 +173,31 @@ def _loss_fn(importance: torch.Tensor | None) -> LossFn:
     return loss_fn
 
 
-def train_abs_model(
-    model: AbsValueModel,
-    density: ProbabilityLike,
-    importance: ProbabilityLike = 1.0,
-    *,
-    steps: int | None = None,
-    batch_size: int = 1024,
-    lr: float | None = None,
-    seed: int = 0,
-    n_seeds: int = 1,
-    progress: bool | None = None,
-    threads: int | None = 1,
-    snapshot_every: int | None = None,
-) -> TrainResult:
+def train_abs_model(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
+                    **recipe: Unpack[RecipeArgs]) -> TrainResult:
     """Train every instance of an AbsValueModel in place to output |x|; return a train.TrainResult.
 
-    Same recipe, arguments and training loop as train_toy_model (train.fit: AdamW, warmup + cosine decay,
-    best-of-k over n_seeds copies trained in one batch; copy 0 starts from the model's weights).
+    Same recipe keywords (steps, batch_size, lr, seed, n_seeds, progress, threads, snapshot_every), defaults and
+    training loop as train_toy_model (train.fit: AdamW, warmup + cosine decay, best-of-k over n_seeds copies
+    trained in one batch; copy 0 starts from the model's weights).
     density is p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
     importance I weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
     """
-    check_instance("model", model, AbsValueModel)
-    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
-    check_parameters(model, NAMES)
+    r = check_recipe(model, AbsValueModel, NAMES, "train_abs_model", recipe)
     K, n, m, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W1.dtype
     p, imp = check_data(density, importance, K, n, dev)
     imp = imp.to(dtype)
-    init_seed = derived_seeds(seed)[1]
-    with torch.no_grad():  # all copies, seed-major: row j * K + k is copy j of instance k
+    init_seed, k = derived_seeds(r.seed)[1], r.n_seeds
+    with torch.no_grad():  # all copies, seed-major: row j * K + i is copy j of instance i
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
-        if n_seeds > 1:
+        if k > 1:
             g = torch.Generator(device=dev).manual_seed(init_seed)
-            W1 = torch.cat([W1, xavier_normal((n_seeds - 1) * K, n, m, g, dev).to(dtype)])
-            W2 = torch.cat([W2, xavier_normal((n_seeds - 1) * K, n, m, g, dev).to(dtype)])
-        b = model.b.detach().repeat(n_seeds, 1)
-    imp_arg = None if bool((imp == 1).all()) else imp.repeat(n_seeds, 1)
-    with torch_threads(threads, dev):
-        return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, batch_size, n_seeds, dtype),
-                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
-                   snapshot_every=snapshot_every, work_floats=8 * n + 4 * m)
+            W1 = torch.cat([W1, xavier_normal((k - 1) * K, n, m, g, dev).to(dtype)])
+            W2 = torch.cat([W2, xavier_normal((k - 1) * K, n, m, g, dev).to(dtype)])
+        b = model.b.detach().repeat(k, 1)
+    imp_arg = None if bool((imp == 1).all()) else imp.repeat(k, 1)
+    return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, r.batch_size, k, dtype), r,
+               work_floats=8 * n + 4 * m)
 
 
 def evaluate_abs_loss(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,

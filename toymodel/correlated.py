@@ -19,6 +19,8 @@ No plotting and no widgets here (see visualize.correlated and widgets).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
@@ -26,16 +28,18 @@ from .data import ProbabilityLike, as_instance_feature_tensor, check_relation, s
 from .metrics import as_weights, feature_norms
 from .model import ToyModel
 from .train import (
+    RecipeArgs,
     TrainResult,
     check_importance,
-    check_parameters,
     check_recipe,
     fit,
-    torch_threads,
     toy_copies,
     toy_loss_fn,
 )
-from .validate import check_in_range, check_instance, check_positive_int
+from .validate import check_in_range, check_positive_int
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "COLLAPSE_COSINE", "train_correlated", "set_cosines", "cross_set_cosines", "collapsed_sets", "check_set_size",
@@ -107,49 +111,31 @@ def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2,
     return ok.sum(-1)
 
 
-def train_correlated(
-    model: ToyModel,
-    set_probability: ProbabilityLike,
-    relation: str = "correlated",
-    set_size: int = 2,
-    importance: ProbabilityLike = 1.0,
-    *,
-    steps: int | None = None,
-    batch_size: int = 1024,
-    lr: float | None = None,
-    seed: int = 0,
-    n_seeds: int = 1,
-    progress: bool | None = None,
-    threads: int | None = 1,
-    snapshot_every: int | None = None,
-) -> TrainResult:
+def train_correlated(model: ToyModel, set_probability: ProbabilityLike, relation: str = "correlated",
+                     set_size: int = 2, importance: ProbabilityLike = 1.0, **recipe: Unpack[RecipeArgs]) -> TrainResult:
     """Train every instance of `model` in place on feature sets (data.generate_correlated_features); a TrainResult.
 
-    Like train_toy_model (same recipe, AdamW, best-of-k, evaluation on EVAL_BATCHES fresh batches,
-    snapshots), except for the data: features s * set_size .. s * set_size + set_size - 1 form set s, each
-    set is active with probability set_probability (scalar, [n_instances] or [n_instances, n_sets]), and
-    relation says what an active set does ("correlated": all members non-zero; "anticorrelated": exactly
+    Like train_toy_model (the same recipe keywords and defaults, AdamW, best-of-k, evaluation on EVAL_BATCHES
+    fresh batches, snapshots), except for the data: features s * set_size .. s * set_size + set_size - 1 form
+    set s, each set is active with probability set_probability (scalar, [n_instances] or [n_instances, n_sets]),
+    and relation says what an active set does ("correlated": all members non-zero; "anticorrelated": exactly
     one, chosen uniformly).  model.n_features must be a multiple of set_size.
     Every best-of-k copy of an instance sees the same batches (common random numbers).
     """
-    check_instance("model", model, ToyModel)
+    r = check_recipe(model, ToyModel, ["W", "b"], "train_correlated", recipe)
     check_relation(relation)
-    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
-    check_parameters(model, ["W", "b"])
     n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
     s = check_set_size(model.W, set_size)
     n_sets = n_feat // s
     p = as_instance_feature_tensor("set_probability", set_probability, n_inst, n_sets, high=1.0, device=dev)
     imp = check_importance(importance, n_inst, n_feat, dev)
-    init_seed = int(np.random.SeedSequence((seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
-    W, b = toy_copies(model, n_seeds, init_seed)
+    init_seed = int(np.random.SeedSequence((r.seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
+    W, b = toy_copies(model, r.n_seeds, init_seed)
 
     def stream(data_seed: int):
         g = torch.Generator(device=dev).manual_seed(data_seed)
-        return lambda: sample_feature_sets(p, relation, s, batch_size, g).to(model.W.dtype).repeat(n_seeds, 1, 1)
+        return lambda: sample_feature_sets(p, relation, s, r.batch_size, g).to(model.W.dtype).repeat(r.n_seeds, 1, 1)
 
-    with torch_threads(threads, dev):
-        return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, n_seeds), stream, n_seeds=n_seeds,
-                   steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
-                   snapshot_every=snapshot_every, work_floats=8 * n_feat + 4 * n_hid)
+    return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, r.n_seeds), stream, r,
+               work_floats=8 * n_feat + 4 * n_hid)
 

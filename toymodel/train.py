@@ -13,12 +13,13 @@ benchmarks/bench_train.py checks that against the reference loop.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 import math
 import sys
 import time
+from typing import Any, TypedDict
 
 import numpy as np
 import torch
@@ -36,7 +37,8 @@ from .validate import (
 )
 
 __all__ = [
-    "BETAS", "DEFAULT_LR", "DEFAULT_STEPS", "EPS", "EVAL_BATCHES", "FeatureStream", "LossFn", "TrainResult",
+    "BETAS", "DEFAULT_LR", "DEFAULT_STEPS", "EPS", "EVAL_BATCHES", "FeatureStream", "LossFn", "RECIPE_DEFAULTS",
+    "Recipe", "RecipeArgs", "TrainResult",
     "WARMUP_FRACTION", "WEIGHT_DECAY", "Workspace", "check_data", "check_importance", "check_parameters",
     "check_recipe", "derived_seeds", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule",
     "show_progress", "torch_threads", "toy_copies", "toy_loss_fn", "train_toy_model",
@@ -234,21 +236,58 @@ def _progress_bar(progress: bool | None, steps: int):
     return tqdm(total=steps, desc="training", unit="step", delay=1.0, leave=False)
 
 
-def check_recipe(
-    steps: int | None, lr: float | None, batch_size: int, n_seeds: int, seed: int, threads: int | None,
-) -> tuple[int, float, int, int, int]:
-    """Validate the training recipe's arguments (ValueError naming the bad one).
+class RecipeArgs(TypedDict, total=False):
+    """The training recipe's keywords, as train_toy_model takes them; train_abs_model and train_correlated
+    take the same (**recipe).  Defaults: RECIPE_DEFAULTS (steps and lr None: DEFAULT_STEPS, DEFAULT_LR)."""
 
-    Returns (steps, lr, batch_size, n_seeds, seed) as Python numbers, with the defaults filled in.
-    """
-    steps = check_positive_int("steps", DEFAULT_STEPS if steps is None else steps)
-    lr = check_in_range("lr", DEFAULT_LR if lr is None else lr, 0.0, math.inf, low_open=True,
+    steps: int | None
+    batch_size: int
+    lr: float | None
+    seed: int
+    n_seeds: int
+    progress: bool | None
+    threads: int | None
+    snapshot_every: int | None
+
+
+RECIPE_DEFAULTS: RecipeArgs = {"steps": None, "batch_size": 1024, "lr": None, "seed": 0, "n_seeds": 1,
+                               "progress": None, "threads": 1, "snapshot_every": None}
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A checked training recipe (check_recipe): plain Python numbers, defaults filled in."""
+
+    steps: int
+    lr: float
+    batch_size: int
+    n_seeds: int
+    seed: int
+    progress: bool | None
+    threads: int | None
+    snapshot_every: int | None
+
+
+def check_recipe(model: torch.nn.Module, model_type: type, names: Sequence[str], trainer: str,
+                 recipe: Mapping[str, Any]) -> Recipe:
+    """Validate a trainer's model (a model_type whose parameters `names` are finite floats on one device) and
+    its recipe keywords (TypeError for an unknown one, ValueError naming a bad value); the defaults filled in."""
+    check_instance("model", model, model_type)
+    unknown = sorted(set(recipe) - set(RECIPE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"{trainer}() got an unexpected keyword argument {unknown[0]!r}; "
+                        f"its recipe keywords are {', '.join(RECIPE_DEFAULTS)}")
+    r = {**RECIPE_DEFAULTS, **recipe}
+    steps = check_positive_int("steps", DEFAULT_STEPS if r["steps"] is None else r["steps"])
+    lr = check_in_range("lr", DEFAULT_LR if r["lr"] is None else r["lr"], 0.0, math.inf, low_open=True,
                         allowed="a positive finite number")
-    batch_size = check_positive_int("batch_size", batch_size)
-    n_seeds = check_positive_int("n_seeds", n_seeds)
-    if threads is not None:
-        check_positive_int("threads", threads)
-    return steps, lr, batch_size, n_seeds, check_seed(seed)
+    threads = None if r["threads"] is None else check_positive_int("threads", r["threads"])
+    every = None if r["snapshot_every"] is None else check_positive_int("snapshot_every", r["snapshot_every"])
+    checked = Recipe(steps=steps, lr=lr, batch_size=check_positive_int("batch_size", r["batch_size"]),
+                     n_seeds=check_positive_int("n_seeds", r["n_seeds"]), seed=check_seed(r["seed"]),
+                     progress=r["progress"], threads=threads, snapshot_every=every)
+    check_parameters(model, names)
+    return checked
 
 
 def check_data(
@@ -307,14 +346,7 @@ def fit(
     params: list[torch.Tensor],
     loss_fn: LossFn,
     stream: Callable[[int], Callable[[], torch.Tensor]],
-    *,
-    n_seeds: int,
-    steps: int,
-    lr: float,
-    batch_size: int,
-    seed: int,
-    progress: bool | None,
-    snapshot_every: int | None = None,
+    recipe: Recipe,
     work_floats: int = 0,
 ) -> TrainResult:
     """THE training loop, for every model of the library: AdamW on `params`, best-of-k, in place.
@@ -324,6 +356,7 @@ def fit(
         is copy j of instance k); trained in place.
     loss_fn(params, x, need_grads, workspace) -> (loss [rows], gradients like params or None).
     stream(seed) -> next(): a function returning the next training batch (in loss_fn's layout).
+    recipe: check_recipe's; trains on recipe.threads torch threads (the caller's setting restored after).
     work_floats: floats of step buffers per (row, sample), for the memory estimate.
 
     Divergence (a non-finite loss at a logged step, or non-finite final weights or losses) raises
@@ -332,8 +365,10 @@ def fit(
     """
     n_inst = getattr(model, names[0]).shape[0]
     rows, dev = params[0].shape[0], params[0].device
-    data_seed, _, eval_seed = derived_seeds(seed)
-    n_snap = 0 if snapshot_every is None else steps // check_positive_int("snapshot_every", snapshot_every) + 2
+    steps, lr, batch_size, n_seeds, snapshot_every = (recipe.steps, recipe.lr, recipe.batch_size, recipe.n_seeds,
+                                                      recipe.snapshot_every)
+    data_seed, _, eval_seed = derived_seeds(recipe.seed)
+    n_snap = 0 if snapshot_every is None else steps // snapshot_every + 2
     row_floats = sum(p[0].numel() for p in params)
     check_memory(4.0 * rows * (batch_size * work_floats + (n_snap + 4) * row_floats),
                  f"batch_size={batch_size} x {rows} models (n_seeds={n_seeds} x {n_inst} instances)"
@@ -344,9 +379,9 @@ def fit(
     logged_steps = list(range(0, steps, log_every))
     history = torch.empty((len(logged_steps), rows), device=dev, dtype=params[0].dtype)
     snaps: dict[str, list[torch.Tensor]] = {"step": [], "loss": [], **{name: [] for name in names}}
-    bar = _progress_bar(progress, steps)
+    bar = _progress_bar(recipe.progress, steps)
     start = time.perf_counter()
-    with torch.no_grad():
+    with torch.no_grad(), torch_threads(recipe.threads, dev):
         for t in range(steps):
             loss, grads = loss_fn(params, next_batch(), True, ws)
             if t % log_every == 0:
@@ -447,13 +482,13 @@ def train_toy_model(
     snapshot_every: record the kept copy's W and b every this many steps (TrainResult.snapshots);
         None (the default) records nothing.
     """
-    check_instance("model", model, ToyModel)
-    steps, lr, batch_size, n_seeds, seed = check_recipe(steps, lr, batch_size, n_seeds, seed, threads)
-    check_parameters(model, ["W", "b"])
+    recipe = check_recipe(model, ToyModel, ["W", "b"], "train_toy_model", {
+        "steps": steps, "batch_size": batch_size, "lr": lr, "seed": seed, "n_seeds": n_seeds, "progress": progress,
+        "threads": threads, "snapshot_every": snapshot_every})
     n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
     p, imp = check_data(density, importance, n_inst, n_feat, dev)
     imp = imp.to(dtype)
-    init_seed = derived_seeds(seed)[1]
+    init_seed = derived_seeds(recipe.seed)[1]
     m_active = None
     if active_hidden is not None:
         m_active = torch.as_tensor(active_hidden, device=dev).flatten()
@@ -463,12 +498,11 @@ def train_toy_model(
                 f"active_hidden must hold {n_inst} integers in 1..n_hidden={n_hid}, got {active_hidden!r}"
             )
 
-    W, b = toy_copies(model, n_seeds, init_seed, m_active)
-    with torch_threads(threads, dev):
-        return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, n_seeds),
-                   lambda s: FeatureStream(p, batch_size, n_seeds, s, dtype).next,
-                   n_seeds=n_seeds, steps=steps, lr=lr, batch_size=batch_size, seed=seed, progress=progress,
-                   snapshot_every=snapshot_every, work_floats=6 * n_feat + 4 * n_hid)
+    k = recipe.n_seeds
+    W, b = toy_copies(model, k, init_seed, m_active)
+    return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, k),
+               lambda s: FeatureStream(p, recipe.batch_size, k, s, dtype).next, recipe,
+               work_floats=6 * n_feat + 4 * n_hid)
 
 
 def toy_copies(model: ToyModel, n_seeds: int, init_seed: int,
