@@ -142,6 +142,23 @@ def plot_embeddings_3d(
     return fig
 
 
+def _matrix_axes(ax: Axes, n: int) -> None:
+    """An n x n feature-by-feature heatmap's axes: feature ticks, labels, no frame."""
+    feature_ticks(ax, n)
+    ax.set_xlabel("feature j")
+    ax.set_ylabel("feature i")
+    ax.spines[:].set_visible(False)
+
+
+def _feature_bars(ax: Axes, values: np.ndarray, colors: Any) -> None:
+    """One horizontal bar per feature, feature 0 at the top."""
+    n = len(values)
+    ax.barh(np.arange(n), values, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
+    ax.set_ylim(n - 0.5, -0.5)
+    feature_ticks(ax, n, "y")
+    ax.set_ylabel("feature i")
+
+
 def _annotate_cells(ax: Axes, M: np.ndarray, vmax: float) -> None:
     for (i, j), v in np.ndenumerate(np.ma.filled(M, np.nan)):
         if np.isnan(v):
@@ -180,10 +197,7 @@ def plot_interference_matrix(
         _annotate_cells(ax, np.ma.masked_array(C, mask=hidden), 1.0)
     if legend and hidden.any():
         legend_below(ax, [Patch(fc=MISSING, label=f"not represented ({NORM_LABEL} ≤ 0.5)")], ncol=1)
-    feature_ticks(ax, one.n_features)
-    ax.set_xlabel("feature j")
-    ax.set_ylabel("feature i")
-    ax.spines[:].set_visible(False)
+    _matrix_axes(ax, one.n_features)
     ax.set_title(one.title().replace(" neurons, ", " neurons\n", 1) if title is None else title)
     if colorbar:
         fig.colorbar(im, ax=ax, shrink=0.85, label=r"cosine $\hat W_i\cdot\hat W_j$")
@@ -216,10 +230,7 @@ def plot_wtw(
     n = one.n_features
     fig, ax = fig_ax(ax, (4.6, 3.6))
     im = ax.imshow(M, cmap=DIVERGING, vmin=-vmax, vmax=vmax, interpolation="nearest")
-    feature_ticks(ax, n)
-    ax.set_xlabel("feature j")
-    ax.set_ylabel("feature i")
-    ax.spines[:].set_visible(False)
+    _matrix_axes(ax, n)
     x0 = 1.0
     if show_b:
         w = max(1.0 / n, 0.06)
@@ -266,14 +277,11 @@ def plot_feature_norms(
     colors[~kept] = (0.82, 0.82, 0.82, 1.0)
     n = one.n_features
     fig, ax = fig_ax(ax, (4.6, max(2.8, 1.4 + 0.2 * n)))
-    ax.barh(np.arange(n), norms, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
+    _feature_bars(ax, norms, colors)
     ax.axvline(REPRESENTED_THRESHOLD, color="0.25", ls="--", lw=1,
                label=f"represented: {NORM_LABEL} > {REPRESENTED_THRESHOLD}")
-    ax.set_ylim(n - 0.5, -0.5)  # feature 0 at the top
     ax.set_xlim(0, max(1.15, 1.08 * float(norms.max(initial=0.0))))
-    feature_ticks(ax, n, "y")
     ax.set_xlabel(NORM_LABEL)
-    ax.set_ylabel("feature i")
     ax.set_title(one.title() if title is None else title)
     if legend:
         handles = [ax.get_lines()[-1]]
@@ -293,12 +301,9 @@ def plot_importance(importance: Any, ax: Axes | None = None, title: str | None =
     n = imp.shape[0]
     colors, _ = feature_colors(n, imp)
     fig, ax = fig_ax(ax, (3.0, max(2.2, 0.9 + 0.2 * n)))
-    ax.barh(np.arange(n), imp, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
-    ax.set_ylim(n - 0.5, -0.5)
+    _feature_bars(ax, imp, colors)
     ax.set_xlim(0, max(1.0, float(imp.max(initial=0.0))) * 1.05)
-    feature_ticks(ax, n, "y")
     ax.set_xlabel("importance $I_i$")
-    ax.set_ylabel("feature i")
     if title:
         ax.set_title(title)
     return fig
