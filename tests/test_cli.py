@@ -4,6 +4,7 @@ from pathlib import Path
 
 import matplotlib.image as mpimg
 import pytest
+import torch
 
 from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
 
@@ -33,3 +34,14 @@ def test_quick_run_writes_every_figure_and_a_summary(tmp_path: Path, capsys):
     # the files are recorded as its own, so a second run may overwrite them without --force
     assert set(FIGURES + ["summary.txt"]) <= set((tmp_path / MANIFEST).read_text().split())
     OutputFolder(tmp_path, force=False).check(FIGURES + ["summary.txt"])
+
+
+def test_summary_names_kept_features_only_when_the_norms_clear_the_cut():
+    from toymodel.__main__ import _kept_text
+
+    clear = torch.tensor([1.0, 0.98, 1.01, 0.02, 0.0, 0.01])  # the 3 most important kept, the rest dropped
+    assert _kept_text(clear, 3) == "features represented (norm > 0.5): [0, 1, 2]"
+    # a dense model with equal importance: ||W||_F^2 = n_hidden spread over all features, norms around the cut
+    spread = torch.tensor([0.37, 0.35, 0.59, 0.86, 0.37, 0.88, 0.36, 0.47, 0.47, 0.44])
+    text = _kept_text(spread, 3)
+    assert "features represented" not in text and "||W||_F^2 = 3.0 (n_hidden = 3)" in text and "0.35-0.88" in text

@@ -25,7 +25,13 @@ import torch  # noqa: E402
 
 from . import experiments, visualize  # noqa: E402
 from .data import density_label  # noqa: E402
-from .metrics import dimensions_per_feature, embedding_angles, feature_norms, n_represented  # noqa: E402
+from .metrics import (  # noqa: E402
+    REPRESENTED_THRESHOLD,
+    dimensions_per_feature,
+    embedding_angles,
+    feature_norms,
+    n_represented,
+)
 from .train import torch_threads  # noqa: E402
 from .validate import check_seed  # noqa: E402
 
@@ -202,16 +208,21 @@ def experiment_2(out: OutputFolder, opts: dict) -> str:
     return "2. Sparse vs dense (20 features -> 5 hidden, importance 0.7^i)\n" + rows + "\n"
 
 
+def _kept_text(norms: torch.Tensor, n_hidden: int) -> str:
+    """Which features one model represents, or, where its norms crowd the 0.5 cut (a dense model with equal
+    importance spreads its ||W||_F^2 = n_hidden over every feature), that no feature is singled out."""
+    if bool(((norms - REPRESENTED_THRESHOLD).abs() > 0.15).all()):
+        return f"features represented (norm > 0.5): {torch.nonzero(norms > REPRESENTED_THRESHOLD).flatten().tolist()}"
+    return (f"norms {float(norms.min()):.2f}-{float(norms.max()):.2f}: ||W||_F^2 = {float((norms ** 2).sum()):.1f} "
+            f"(n_hidden = {n_hidden}) spread over all {norms.numel()} features, none singled out")
+
+
 def experiment_3(out: OutputFolder, opts: dict) -> str:
     grid = experiments.feature_importance(**opts)
     rates = sorted(set(grid.importance_decay.tolist()), reverse=True)
     picks = [grid.nearest(density=d, importance_decay=r) for r in (rates[0], rates[-1]) for d in (1.0, 0.01)]
     out.save_figure(visualize.plot_sweep(grid, view="norms", instances=picks, ncols=2), "03_importance_norms.png")
-    lines = []
-    for k in picks:
-        norms = feature_norms(grid.W)[k]
-        kept = torch.nonzero(norms > 0.5).flatten().tolist()
-        lines.append(f"   {grid.label(k)}: features kept {kept}")
+    lines = [f"   {grid.label(k)}: {_kept_text(feature_norms(grid.W)[k].detach(), grid.model.n_hidden)}" for k in picks]
     header = "3. Feature importance (10 features -> 3 hidden; importance decay x density grid)\n"
     return header + "\n".join(lines) + "\n"
 
