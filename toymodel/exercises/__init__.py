@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "as_feature_set", "as_number", "as_whole", "call_learner", "check_weight_measure", "feedback", "learner_tensor",
-    "measure_test_weights", "UNANSWERED", "unanswered",
+    "as_feature_set", "as_number", "as_whole", "call_learner", "check_weight_measure", "feedback", "judge_number",
+    "learner_tensor", "measure_test_weights", "read_answer", "read_pair", "UNANSWERED", "unanswered",
 ]
 
 UNANSWERED = "✏️  Not answered yet: replace the ... with your answer and run the cell again."
@@ -65,6 +65,49 @@ def as_feature_set(answer: Any) -> set[int] | None:
             return None
         out.add(i)
     return out
+
+
+def read_answer(answer: Any, parse: Callable[[Any], Any], how: str) -> Any:
+    """The learner's answer parsed by `parse` (as_number, as_whole, as_feature_set), or None once a reminder
+    (the placeholder is still there) or `how` (what to write instead, e.g. "Write a number, e.g. answer = 45.")
+    has been printed."""
+    if unanswered(answer):
+        return None
+    value = parse(answer)
+    if value is None:
+        feedback(False, how)
+    return value
+
+
+Parse = Callable[[Any], Any]
+
+
+def read_pair(answer: Any, parse: tuple[Parse, Parse], how: str) -> tuple[Any, Any] | None:
+    """A two-part answer (a, b), each part parsed by its own function, or None once a reminder or `how` has
+    been printed (as read_answer)."""
+    if unanswered(answer):
+        return None
+    try:
+        a, b = answer
+        a, b = parse[0](a), parse[1](b)
+    except (TypeError, ValueError):  # not two parts
+        a = b = None
+    if a is None or b is None:
+        feedback(False, how)
+        return None
+    return a, b
+
+
+def judge_number(value: float, right: float, tol: float, success: str,
+                 mistakes: Iterable[tuple[float, str]] = (), hint: str = "") -> bool:
+    """Feedback on a number: `success` within tol of right, else the message of the first known mistake
+    within tol of it (a value and what it means, e.g. (right / n, "That is the mean ...")), else `hint`."""
+    if abs(value - right) <= tol:
+        return feedback(True, success)
+    for wrong, message in mistakes:
+        if abs(value - wrong) <= tol:
+            return feedback(False, message)
+    return feedback(False, hint)
 
 
 def call_learner(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
