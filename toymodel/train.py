@@ -40,8 +40,8 @@ __all__ = [
     "BETAS", "DEFAULT_LR", "DEFAULT_STEPS", "EPS", "EVAL_BATCHES", "FeatureStream", "LossFn", "RECIPE_DEFAULTS",
     "Recipe", "RecipeArgs", "TrainResult",
     "WARMUP_FRACTION", "WEIGHT_DECAY", "Workspace", "check_data", "check_importance", "check_parameters",
-    "check_recipe", "derived_seeds", "evaluate_loss", "fit", "loss_and_grads", "lr_at", "lr_schedule",
-    "show_progress", "torch_threads", "toy_copies", "toy_loss_fn", "train_toy_model",
+    "check_recipe", "check_recipe_keywords", "derived_seeds", "evaluate_loss", "fit", "loss_and_grads", "lr_at",
+    "lr_schedule", "show_progress", "torch_threads", "toy_copies", "toy_loss_fn", "train_toy_model",
 ]
 
 DEFAULT_STEPS = 3_000
@@ -268,15 +268,20 @@ class Recipe:
     snapshot_every: int | None
 
 
+def check_recipe_keywords(caller: str, recipe: Mapping[str, Any]) -> None:
+    """TypeError naming the first keyword in `recipe` that is not a recipe keyword (RecipeArgs) of `caller`."""
+    unknown = sorted(set(recipe) - set(RECIPE_DEFAULTS))
+    if unknown:
+        raise TypeError(f"{caller}() got an unexpected keyword argument {unknown[0]!r}; "
+                        f"its training keywords are {', '.join(RECIPE_DEFAULTS)}")
+
+
 def check_recipe(model: torch.nn.Module, model_type: type, names: Sequence[str], trainer: str,
                  recipe: Mapping[str, Any]) -> Recipe:
     """Validate a trainer's model (a model_type whose parameters `names` are finite floats on one device) and
     its recipe keywords (TypeError for an unknown one, ValueError naming a bad value); the defaults filled in."""
     check_instance("model", model, model_type)
-    unknown = sorted(set(recipe) - set(RECIPE_DEFAULTS))
-    if unknown:
-        raise TypeError(f"{trainer}() got an unexpected keyword argument {unknown[0]!r}; "
-                        f"its recipe keywords are {', '.join(RECIPE_DEFAULTS)}")
+    check_recipe_keywords(trainer, recipe)
     r = {**RECIPE_DEFAULTS, **recipe}
     steps = check_positive_int("steps", DEFAULT_STEPS if r["steps"] is None else r["steps"])
     lr = check_in_range("lr", DEFAULT_LR if r["lr"] is None else r["lr"], 0.0, math.inf, low_open=True,

@@ -7,14 +7,18 @@ density grid (given densities, checked, or a log-spaced default) and run_sweep, 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import torch
 
 from ..data import density_sweep, geometric_importance
 from ..model import ToyModel
 from ..sweeps import Sweep
-from ..train import train_toy_model
+from ..train import RecipeArgs, check_recipe_keywords, train_toy_model
 from ..validate import check_densities, check_positive_int, check_positive_ints, check_vector
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = [
     "PAPER_DENSITIES", "basic_superposition", "density_grid", "dimensionality_sweep", "feature_importance",
@@ -51,19 +55,21 @@ def run_sweep(
     *,
     kind: str = "relu_output",
     importance_decay: torch.Tensor | None = None,
-    seed: int = 0,
-    n_seeds: int | None = None,
-    steps: int | None = None,
-    progress: bool | None = None,
+    caller: str = "run_sweep",
+    **recipe: Unpack[RecipeArgs],
 ) -> Sweep:
     """Train one batched model, one instance per (density[k], importance[k]); the building block of the experiments.
 
     density: [n_instances]; importance: [n_features] or [n_instances, n_features].
+    recipe: train_toy_model's keywords (seed, n_seeds, steps, lr, batch_size, progress, ...); n_seeds defaults to
+    seeds_for(kind) (3 for the ReLU models, 1 for the linear one).  caller: the name an unknown keyword's
+    TypeError gives.
     """
+    check_recipe_keywords(caller, recipe)
+    recipe = {**recipe, "n_seeds": seeds_for(kind, recipe.get("n_seeds"))}
     n_instances = density.shape[0]
-    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=seed)
-    n_seeds = seeds_for(kind, n_seeds)
-    result = train_toy_model(model, density, importance, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress)
+    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=recipe.get("seed", 0))
+    result = train_toy_model(model, density, importance, **recipe)
     importance = torch.as_tensor(importance, dtype=torch.float32).expand(n_instances, n_features).clone()
     return Sweep(model, density.clone(), importance, result.loss, importance_decay, result)
 
@@ -77,19 +83,16 @@ def basic_superposition(
     n_densities: int = 10,
     p_min: float = 0.05,
     importance_decay: float = 0.9,
-    seed: int = 0,
-    n_seeds: int | None = None,
-    steps: int | None = None,
-    progress: bool | None = None,
+    **recipe: Unpack[RecipeArgs],
 ) -> Sweep:
     """Experiment 1: 5 features in 2 dimensions, importance 0.9^i, densities 1 ... 0.05 (the paper's intro figure).
 
     Dense: the 2 most important features, orthogonal (like PCA). Sparse: all 5 as a pentagon.
+    recipe: train_toy_model's keywords (seed, n_seeds, steps, lr, progress, ...), as in run_sweep.
     """
     d = density_grid(densities, n_densities, p_min)
     imp = geometric_importance(n_features, importance_decay)
-    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps,
-                     progress=progress)
+    return run_sweep(n_features, n_hidden, d, imp, kind=kind, caller="basic_superposition", **recipe)
 
 
 def sparse_vs_dense(
@@ -99,19 +102,16 @@ def sparse_vs_dense(
     kind: str = "relu_output",
     densities: Sequence[float] | None = PAPER_DENSITIES,
     importance_decay: float = 0.7,
-    seed: int = 0,
-    n_seeds: int | None = None,
-    steps: int | None = None,
-    progress: bool | None = None,
+    **recipe: Unpack[RecipeArgs],
 ) -> Sweep:
     """Experiment 2: the paper's 20 features -> 5 hidden, importance 0.7^i, S = 0 ... 0.999.
 
     Dense: the 5 most important features, no superposition. The sparser, the more features are packed in.
+    The same experiment as basic_superposition, at the paper's second size; recipe as there.
     """
-    d = density_grid(densities, 7, 0.001)
-    imp = geometric_importance(n_features, importance_decay)
-    return run_sweep(n_features, n_hidden, d, imp, kind=kind, seed=seed, n_seeds=n_seeds, steps=steps,
-                     progress=progress)
+    check_recipe_keywords("sparse_vs_dense", recipe)
+    return basic_superposition(n_features=n_features, n_hidden=n_hidden, kind=kind, densities=densities,
+                               n_densities=7, p_min=0.001, importance_decay=importance_decay, **recipe)
 
 
 def feature_importance(
@@ -123,24 +123,20 @@ def feature_importance(
     densities: Sequence[float] | None = None,
     n_densities: int = 6,
     p_min: float = 0.01,
-    seed: int = 0,
-    n_seeds: int | None = None,
-    steps: int | None = None,
-    progress: bool | None = None,
+    **recipe: Unpack[RecipeArgs],
 ) -> Sweep:
     """Experiment 3: a grid of importance decay x density, trained as one model (decay-major order).
 
     Instance k = (decay index) * n_densities + (density index), importance I_i = importance_decay**i.
+    recipe: train_toy_model's keywords (seed, n_seeds, steps, lr, progress, ...), as in run_sweep.
     """
     d = density_grid(densities, n_densities, p_min)
     dec = check_vector("importance_decays", importance_decays, 0.0, 1.0, low_open=True)
     grid_decay = dec.repeat_interleave(d.numel())
     grid_density = d.repeat(dec.numel())
     imp = torch.stack([geometric_importance(n_features, float(r)) for r in grid_decay])
-    return run_sweep(
-        n_features, n_hidden, grid_density, imp, kind=kind, importance_decay=grid_decay,
-        seed=seed, n_seeds=n_seeds, steps=steps, progress=progress,
-    )
+    return run_sweep(n_features, n_hidden, grid_density, imp, kind=kind, importance_decay=grid_decay,
+                     caller="feature_importance", **recipe)
 
 
 def dimensionality_sweep(
@@ -149,28 +145,26 @@ def dimensionality_sweep(
     hidden_sizes: Sequence[int] = tuple(range(1, 9)),
     densities: Sequence[float] | None = (1.0, 0.3, 0.1, 0.03, 0.01),
     kind: str = "relu_output",
-    seed: int = 0,
-    n_seeds: int | None = None,
-    steps: int | None = None,
-    progress: bool | None = None,
+    **recipe: Unpack[RecipeArgs],
 ) -> dict[int, Sweep]:
     """Experiment 4: 8 features of equal importance, n_hidden = 1 ... 8, several densities.
 
     Returns {n_hidden: Sweep over densities}.  All widths train in one batch: a model of width
     max(hidden_sizes) whose instance k uses only its first m_k hidden dimensions (see
     train_toy_model's active_hidden), then each width is cut out into its own ToyModel.
+    recipe: train_toy_model's keywords (seed, n_seeds, steps, lr, progress, ...); n_seeds defaults to 2.
     """
     d = density_grid(densities, 5, 0.01)
     hidden_sizes = check_positive_ints("hidden_sizes", hidden_sizes)
     widths = torch.tensor(hidden_sizes).repeat_interleave(d.numel())  # hidden-major
     m_max = int(widths.max())
-    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=seed)
+    check_recipe_keywords("dimensionality_sweep", recipe)
+    recipe = {**recipe, "n_seeds": seeds_for(kind, recipe.get("n_seeds"), default=2)}
+    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=recipe.get("seed", 0))
     with torch.no_grad():  # the init scale of each instance's own width
         model.W *= ((m_max / widths) ** 0.5)[:, None, None]
     density = d.repeat(len(hidden_sizes))
-    n_seeds = seeds_for(kind, n_seeds, default=2)
-    result = train_toy_model(model, density, 1.0, steps=steps, seed=seed, n_seeds=n_seeds, progress=progress,
-                             active_hidden=widths)
+    result = train_toy_model(model, density, 1.0, active_hidden=widths, **recipe)
     out = {}
     for j, m in enumerate(hidden_sizes):
         rows = slice(j * d.numel(), (j + 1) * d.numel())
