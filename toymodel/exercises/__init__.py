@@ -7,6 +7,7 @@ raises on a wrong answer, so a notebook with an unanswered exercise still runs t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+import dis
 import math
 from typing import Any
 
@@ -14,8 +15,8 @@ import numpy as np
 import torch
 
 __all__ = [
-    "as_feature_set", "as_number", "as_whole", "call_learner", "check_weight_measure", "feedback", "judge_number",
-    "learner_tensor", "measure_test_weights", "read_answer", "read_pair", "UNANSWERED", "unanswered",
+    "as_feature_set", "as_number", "as_whole", "call_learner", "check_weight_measure", "feedback", "is_stub",
+    "judge_number", "learner_tensor", "measure_test_weights", "read_answer", "read_pair", "UNANSWERED", "unanswered",
 ]
 
 UNANSWERED = "✏️  Not answered yet: replace the ... with your answer and run the cell again."
@@ -27,9 +28,20 @@ def feedback(ok: bool, message: str) -> bool:
     return ok
 
 
+def is_stub(fn: object) -> bool:
+    """True for a `def` whose body is still only `...`, `pass` or `return ...` (a docstring allowed): a
+    notebook's stub."""
+    code = getattr(fn, "__code__", None)
+    if not callable(fn) or code is None or code.co_name == "<lambda>":
+        return False
+    ops = [(i.opname, i.argval) for i in dis.get_instructions(code) if i.opname not in ("RESUME", "NOP", "CACHE")]
+    return any(ops in ([("LOAD_CONST", c), ("RETURN_VALUE", None)], [("RETURN_CONST", c)]) for c in (None, ...))
+
+
 def unanswered(answer: object) -> bool:
-    """True (and a reminder printed) when the learner left the placeholder `...` or None."""
-    if answer is ... or answer is None:
+    """True (and a reminder printed) when the learner left the placeholder `...` or None, or a stub function
+    `def f(...): ...` whose body is still to be written."""
+    if answer is ... or answer is None or is_stub(answer):
         print(UNANSWERED)
         return True
     return False

@@ -14,8 +14,8 @@ from ..metrics import represented
 from . import as_feature_set, as_number, call_learner, feedback, learner_tensor, unanswered
 
 __all__ = [
-    "check_density_sparsity", "check_forward", "check_generate_batch", "check_linear_kept", "check_loss",
-    "check_pentagon_angle", "check_trained_pentagon",
+    "check_density_sparsity", "check_feature_angle", "check_forward", "check_generate_batch", "check_linear_kept",
+    "check_loss", "check_trained_pentagon",
 ]
 
 
@@ -39,27 +39,38 @@ def check_density_sparsity(answer: Any) -> bool:
     return feedback(False, "The density p is the probability that the feature is non-zero, and S = 1 - p.")
 
 
-def check_pentagon_angle(answer: Any) -> bool:
-    """Exercise 2: the angle between neighbouring features of a regular pentagon, in degrees (72)."""
+def check_feature_angle(answer: Any, sweep: Any, i: int = 0, j: int = 1) -> bool:
+    """Exercise 2: the angle in degrees between W_i and W_j (default features 0 and 1) of the sweep's sparsest
+    model, computed from the sweep: arccos of the cosine, in [0, 180]."""
     if unanswered(answer):
         return False
     value = as_number(answer)
     if value is None:
         return feedback(False, "Write a number of degrees, e.g. answer = 45.")
-    if abs(value - 72.0) <= 1.5:
-        return feedback(True, "Five directions share the full circle equally: 360 / 5 = 72 degrees.")
-    if abs(value - 144.0) <= 1.5:
-        return feedback(False, "144 degrees is the angle to the features two steps away; "
-                               "what separates *neighbouring* features?")
-    if abs(value - math.radians(72.0)) <= 0.03:
+    w = sweep.W[int(sweep.density.argmin())].double()
+    cos = float(w[i] @ w[j] / (w[i].norm() * w[j].norm()))
+    right = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
+    if abs(value - right) <= 1.5:
+        where = ("neighbours: 360 / 5 = 72 degrees apart." if abs(right - 72) < 10 else
+                 "two steps apart (2 x 72 = 144 degrees), not neighbours: the pentagon does not have to put the "
+                 "features in order of importance." if abs(right - 144) < 10 else "not a regular pentagon's angle.")
+        return feedback(True, f"W_{i} and W_{j} are {right:.0f} degrees apart: {where}")
+    if abs(value - math.radians(right)) <= 0.03:
         return feedback(False, "That is the right angle in radians; the question asks for degrees.")
-    return feedback(False, "Five directions spaced evenly around a circle: how many degrees between neighbours?")
-
-
+    if abs(value - cos) <= 0.01:
+        return feedback(False, "That is the cosine; the question asks for the angle: arccos of it, in degrees.")
+    if abs(value - (360.0 - right)) <= 1.5:
+        return feedback(False, "That is the angle the long way round; the angle between two directions is at most "
+                               "180 degrees (the arccos of their cosine).")
+    if abs(value - 72.0) <= 1.5 or abs(value - 144.0) <= 1.5:
+        return feedback(False, "72 and 144 are a pentagon's two angles, but which one separates these two features? "
+                               "Compute it from the weights rather than guessing.")
+    return feedback(False, f"Compute cos = W_{i} . W_{j} / (||W_{i}|| ||W_{j}||) from relu.W[sparse] "
+                           "(row i is W_i), then the angle in degrees: torch.rad2deg(torch.arccos(cos)).")
 
 
 def check_linear_kept(answer: Any, sweep: Any) -> bool:
-    """Exercise 3: which features does the linear model represent at its sparsest setting?
+    """Exercise 3: which features does the linear model (e.g. 5 -> 3) represent at its sparsest setting?
 
     answer: a list (or set) of feature indices; sweep: the linear model's Sweep.  The right
     answer is computed from the sweep (||W_i|| > 0.5 at the smallest density).
@@ -77,9 +88,10 @@ def check_linear_kept(answer: Any, sweep: Any) -> bool:
                         + "A linear model does what PCA does, however sparse the features are.")
     if len(chosen) > sweep.model.n_hidden:
         return feedback(False, f"A linear model with {sweep.model.n_hidden} hidden dimensions never represents "
-                               "more features than that. Look at the last panel of the linear sweep.")
-    return feedback(False, "Look at the last panel of the linear sweep (the smallest p): which features have "
-                           "a long line (||W_i|| > 0.5)? Features are numbered from 0, the most important.")
+                               "more features than that.")
+    return feedback(False, f"Think of PCA: a linear model with {sweep.model.n_hidden} hidden dimensions gives a "
+                           "dimension each to the features that matter most to the loss, however sparse they are. "
+                           "Features are numbered from 0, the most important.")
 
 
 # ------------------------------------------------------------------------- build it yourself: data, model, loss
