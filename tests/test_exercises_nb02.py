@@ -1,6 +1,7 @@
 """Self-checks of notebook 02: True for the worked answers in the <details> blocks, False otherwise.
 
 The checks compute the right answer from the sweep, so the tests build sweeps whose answers are known.
+(The build-it check, check_superposition, is tested with the other measures in test_exercises_build.py.)
 """
 
 import pytest
@@ -8,82 +9,106 @@ import torch
 
 from toymodel.exercises import UNANSWERED, nb02
 from toymodel.experiments import sparse_vs_dense
-from toymodel.metrics import represented
+from toymodel.metrics import represented, superposition
 
-DENSITIES = [1.0, 0.01, 0.001]
-
-
-def made_up_sweep(n_kept):
-    """A 20 -> 5 sweep (untrained) whose instance k represents exactly the features in n_kept[k]."""
-    sweep = sparse_vs_dense(densities=DENSITIES, steps=1, n_seeds=1, progress=False)
-    with torch.no_grad():
-        sweep.model.W.zero_()
-        for k, kept in enumerate(n_kept):
-            for i in kept:
-                sweep.model.W[k, i, i % 5] = 1.0
-    return sweep
+DENSITIES = [1.0, 0.3, 0.01]
 
 
 @pytest.fixture(scope="module")
 def sweep():
-    # dense: 0-4; p = 0.01: 0-9 and 11; p = 0.001: 0-12 (feature 13 is the first one dropped)
-    return made_up_sweep([range(5), [*range(10), 11], range(13)])
+    """A 20 -> 5 sweep (untrained) with known weights. p = 0.3: features 0, 1, 2 on axes 0, 1, 2 (own dimensions),
+    3/4 and 5/6 antipodal pairs on axes 3 and 4; dropped features get bias p/2 (dense 0.5), except 19 (0.25)."""
+    s = sparse_vs_dense(densities=DENSITIES, steps=1, n_seeds=1, progress=False)
+    with torch.no_grad():
+        s.model.W.zero_()
+        s.model.b.zero_()
+        for k, p in enumerate(DENSITIES):
+            for i in range(3):
+                s.model.W[k, i, i] = 1.0
+            for i, (axis, sign) in zip(range(3, 7), [(3, 1.0), (3, -1.0), (4, 1.0), (4, -1.0)]):
+                s.model.W[k, i, axis] = sign
+            s.model.b[k, 7:] = p / 2
+            s.model.b[k, 19] = 0.25
+    return s
 
 
-@pytest.fixture(scope="module")
-def trained():
-    return sparse_vs_dense(densities=DENSITIES, steps=800, progress=False)
+def test_the_made_up_sweep_is_what_the_tests_assume(sweep):
+    k = sweep.nearest(density=0.3)
+    assert represented(sweep.W)[k].nonzero().flatten().tolist() == list(range(7))
+    assert superposition(sweep.W)[k, :3].abs().max() < 1e-6 and (superposition(sweep.W)[k, 3:7] - 1).abs().max() < 1e-6
 
 
-def test_n_represented(sweep, capsys):
-    assert nb02.check_n_represented(11, sweep, density=0.01) is True
-    assert nb02.check_n_represented(int(sweep.n_represented()[sweep.nearest(density=0.01)]), sweep) is True
-    assert nb02.check_n_represented(5, sweep, density=1.0) is True
-    assert nb02.check_n_represented("11", sweep, density=0.01) is True  # a number written as text is fine
-    for wrong in (10, 12, 5, 11.5, "eleven", None):
-        assert nb02.check_n_represented(wrong, sweep, density=0.01) is False
-    capsys.readouterr()
-
-
-def test_first_dropped(sweep, capsys):
-    assert nb02.first_dropped(sweep) == 13
-    k = sweep.nearest(density=0.001)
-    worked = int((~represented(sweep.W)[k]).nonzero()[0])  # the worked answer's expression
-    assert nb02.check_first_dropped(worked, sweep) is True
-    for wrong in (12, 14, 19, 0, 13.5, "thirteen", -1, 25):
-        assert nb02.check_first_dropped(wrong, sweep) is False
+def test_dropped_bias(sweep, capsys):
+    assert nb02.check_dropped_bias(0.15, sweep) is True
+    assert nb02.check_dropped_bias(0.3 / 2, sweep) is True
+    assert nb02.check_dropped_bias("0.15", sweep) is True
+    assert nb02.check_dropped_bias(0.5 * 0.3, sweep, density=0.3) is True
+    assert nb02.check_dropped_bias(0.5, sweep, density=1.0) is True
     out = capsys.readouterr().out
-    assert "is represented" in out  # the hint for 12, a represented feature
-
-
-def test_first_dropped_when_nothing_is_dropped(capsys):
-    full = made_up_sweep([range(20)] * 3)
-    assert nb02.first_dropped(full) is None
-    assert nb02.check_first_dropped(19, full) is False
+    assert "b = 0.15 to 0.25" in out  # the trained (here: made-up) biases are reported
+    for wrong, named in [(0.5, "mean of a *present* feature"), (0.3, "the density"), (0.1, "E[x_i^2]"),
+                         (0.0, "bias of 0"), (0.7, "Which constant")]:
+        assert nb02.check_dropped_bias(wrong, sweep) is False
+        assert named in capsys.readouterr().out
+    for wrong in ("half", None, float("nan"), [0.15]):
+        assert nb02.check_dropped_bias(wrong, sweep) is False
     capsys.readouterr()
 
 
-def test_dims_per_feature(sweep, capsys):
-    assert nb02.check_dims_per_feature(5 / 13, sweep) is True
-    assert nb02.check_dims_per_feature(0.385, sweep) is True
-    for wrong in (13 / 5, 1.0, 5 / 20, 0.5, "5/13", float("inf")):
-        assert nb02.check_dims_per_feature(wrong, sweep) is False
+def test_dropped_bias_follows_the_density(sweep, capsys):
+    assert nb02.check_dropped_bias(0.005, sweep, density=0.01) is True
+    assert nb02.check_dropped_bias(0.15, sweep, density=0.01) is False
     capsys.readouterr()
 
 
-def test_worked_answers_on_a_trained_sweep(trained, capsys):
+def test_own_dimension(sweep, capsys):
+    assert nb02.own_dimension(sweep, 0.3) == {0, 1, 2}
+    for right in ([0, 1, 2], {2, 1, 0}, (0.0, 1, 2)):
+        assert nb02.check_own_dimension(right, sweep) is True
+    assert "share the other 2 dimension(s)" in capsys.readouterr().out
+    for wrong, named in [(list(range(7)), "all the represented features"), ([3, 4, 5, 6], "share a dimension"),
+                         ([0, 1, 2, 7], "not represented"), ([0, 1], "keep the represented features")]:
+        assert nb02.check_own_dimension(wrong, sweep) is False
+        assert named in capsys.readouterr().out
+    for wrong in ("012", 3, [0.5, 1, 2]):
+        assert nb02.check_own_dimension(wrong, sweep) is False
+    capsys.readouterr()
+
+
+def test_own_dimension_follows_the_sweep(sweep, capsys):
+    k = sweep.nearest(density=0.3)
+    saved = sweep.model.W[k].clone()
+    try:
+        with torch.no_grad():
+            sweep.model.W[k, 2, 3] = 0.8  # feature 2 now overlaps the 3/4 pair
+        assert nb02.own_dimension(sweep, 0.3) == {0, 1}
+        assert nb02.check_own_dimension([0, 1], sweep) is True
+        assert nb02.check_own_dimension([0, 1, 2], sweep) is False
+    finally:
+        with torch.no_grad():
+            sweep.model.W[k] = saved
+    capsys.readouterr()
+
+
+def test_worked_answers_on_a_trained_sweep(capsys):
     """The <details> expressions give True on a real (short) training run."""
-    k01, k001 = trained.nearest(density=0.01), trained.nearest(density=0.001)
-    assert nb02.check_n_represented(int(trained.n_represented()[k01]), trained, density=0.01) is True
-    first = nb02.first_dropped(trained)
-    if first is not None:
-        assert nb02.check_first_dropped(int((~represented(trained.W)[k001]).nonzero()[0]), trained) is True
-    assert nb02.check_dims_per_feature(5 / int(trained.n_represented()[k001]), trained) is True
-    assert nb02.check_n_represented(int(trained.n_represented()[k01]) + 1, trained, density=0.01) is False
+    trained = sparse_vs_dense(densities=(0.3,), steps=1500, progress=False)
+    assert nb02.check_dropped_bias(0.3 / 2, trained) is True
+    k = trained.nearest(density=0.3)
+    worked = (represented(trained.W)[k] & (superposition(trained.W)[k] < 0.1)).nonzero().flatten().tolist()
+    assert nb02.check_own_dimension(worked, trained) is True
     capsys.readouterr()
 
 
-@pytest.mark.parametrize("check", ["n_represented", "first_dropped", "dims_per_feature"])
+def test_superposition_stub_is_unanswered(capsys):
+    def my_superposition(W):
+        ...
+
+    assert nb02.check_superposition(my_superposition) is False
+    assert UNANSWERED in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", ["dropped_bias", "own_dimension"])
 def test_placeholder_is_unanswered_not_an_error(check, sweep, capsys):
     fn = getattr(nb02, f"check_{check}")
     assert fn(..., sweep) is False

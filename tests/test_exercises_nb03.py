@@ -5,23 +5,25 @@ import torch
 
 from toymodel.exercises import UNANSWERED, nb03
 from toymodel.experiments import feature_importance
-
-
-def _set_norms(sweep, k, n_kept):
-    """Instance k: features 0 .. n_kept-1 with norm 1 (spread over the hidden dims), the rest 0."""
-    m = sweep.model.n_hidden
-    with torch.no_grad():
-        sweep.model.W[k].zero_()
-        for i in range(n_kept):
-            sweep.model.W[k, i, i % m] = 1.0 if (i // m) % 2 == 0 else -1.0
+from toymodel.metrics import represented
 
 
 @pytest.fixture(scope="module")
 def grid():
-    """A 2 decay x 2 density grid (barely trained) with known weights: dense 3 features, p = 0.01: 10 and 6."""
-    g = feature_importance(importance_decays=(0.9, 0.5), densities=(1.0, 0.01), steps=1, n_seeds=1, progress=False)
-    for (r, p), n in {(0.9, 1.0): 3, (0.5, 1.0): 3, (0.9, 0.01): 10, (0.5, 0.01): 6}.items():
-        _set_norms(g, g.nearest(density=p, importance_decay=r), n)
+    """A 2 decay x 2 density grid (untrained) with known weights. At r = 0.7, p = 0.0251: features 0/1 an antipodal
+    pair with b = 0; features 2-4 stretched (norm 1.15) with b = -0.3; features 5-9 not represented, 8 and 9 with
+    b = 0.01 (a bias near 0 on a dropped feature)."""
+    g = feature_importance(importance_decays=(0.9, 0.7), densities=(1.0, 0.0251), steps=1, n_seeds=1, progress=False)
+    k = g.nearest(density=0.0251, importance_decay=0.7)
+    with torch.no_grad():
+        g.model.W[k].zero_()
+        g.model.b[k].zero_()
+        g.model.W[k, 0, 0], g.model.W[k, 1, 0] = 1.0, -1.0
+        for i in (2, 3, 4):
+            g.model.W[k, i, 1 + i % 2] = 1.15
+        g.model.b[k, 2:5] = -0.3
+        g.model.b[k, 5:8] = -0.2
+        g.model.b[k, 8:] = 0.01
     return g
 
 
@@ -29,8 +31,11 @@ def grid():
 def lin():
     s = feature_importance(kind="linear", importance_decays=(0.9,), densities=(1.0, 0.01), steps=1, n_seeds=1,
                            progress=False)
-    for k in range(len(s)):
-        _set_norms(s, k, 3)
+    with torch.no_grad():
+        s.model.W.zero_()
+        for k in range(len(s)):
+            for i in range(3):
+                s.model.W[k, i, i] = 1.0
     return s
 
 
@@ -43,65 +48,77 @@ def test_importance_role(capsys):
     assert "Correct" in out and "Not yet" in out and "never touches the inputs" in out
 
 
-def test_counts_at_sparsity_accepts_the_worked_answer(grid, capsys):
-    assert nb03.counts_at(grid, 0.01, (0.9, 0.5)) == (10, 6)
-    assert nb03.check_counts_at_sparsity((10, 6), grid) is True
-    assert nb03.check_counts_at_sparsity([10.0, 6], grid) is True
-    assert nb03.check_counts_at_sparsity(nb03.counts_at(grid, 0.01, (0.9, 0.5)), grid) is True
-    assert "Correct" in capsys.readouterr().out
+def test_unbiased_features(grid, capsys):
+    assert nb03.unbiased_features(grid, 0.0251, 0.7) == {0, 1}
+    for right in ([0, 1], {1, 0}, (0.0, 1)):
+        assert nb03.check_unbiased_features(right, grid) is True
+    out = capsys.readouterr().out
+    assert "features [2, 3, 4] have b from -0.30 to -0.30" in out and "norms from 1.15 to 1.15" in out
+    for wrong, named in [([0, 1, 8, 9], "not represented"), ([0, 1, 2, 3, 4], "all the represented features"),
+                         ([2, 3, 4], "Take k = grid.nearest"), ([0], "Take k = grid.nearest")]:
+        assert nb03.check_unbiased_features(wrong, grid) is False
+        assert named in capsys.readouterr().out
+    for wrong in ("01", 0, [0.5, 1]):
+        assert nb03.check_unbiased_features(wrong, grid) is False
+    capsys.readouterr()
 
 
-@pytest.mark.parametrize("wrong", [(6, 10), (10, 10), (10,), (10, 6, 3), (10.5, 6), "10, 6", 10, (None, 6)])
-def test_counts_at_sparsity_rejects_wrong_answers(grid, wrong, capsys):
-    assert nb03.check_counts_at_sparsity(wrong, grid) is False
-    assert "Not yet" in capsys.readouterr().out
-
-
-def test_counts_at_sparsity_hints_at_density_sparsity_mixup(grid, capsys):
-    assert nb03.check_counts_at_sparsity((3, 3), grid) is False  # the dense counts: S = 0.99 read as p = 0.99
-    assert "p = 1 - S" in capsys.readouterr().out
-
-
-def test_counts_follow_the_sweep_not_a_constant(grid):
-    k = grid.nearest(density=0.01, importance_decay=0.5)
-    saved = grid.model.W[k].clone()
+def test_unbiased_features_follow_the_sweep(grid, capsys):
+    k = grid.nearest(density=0.0251, importance_decay=0.7)
+    saved = grid.model.b[k].clone()
     try:
-        _set_norms(grid, k, 4)
-        assert nb03.check_counts_at_sparsity((10, 4), grid) is True
-        assert nb03.check_counts_at_sparsity((10, 6), grid) is False
+        with torch.no_grad():
+            grid.model.b[k, 0] = -0.2
+        assert nb03.check_unbiased_features([1], grid) is True
+        assert nb03.check_unbiased_features([0, 1], grid) is False
     finally:
         with torch.no_grad():
-            grid.model.W[k] = saved
+            grid.model.b[k] = saved
+    capsys.readouterr()
 
 
-def test_linear_features(lin, capsys):
-    assert nb03.check_linear_features([0, 1, 2], lin) is True
-    assert nb03.check_linear_features({2, 1, 0}, lin) is True
-    assert nb03.check_linear_features((0.0, 1, 2), lin) is True
-    for wrong in ([0, 1], [0, 1, 2, 3], [7, 8, 9], list(range(10)), "012", 3, [0.5, 1, 2]):
-        assert nb03.check_linear_features(wrong, lin) is False
-    out = capsys.readouterr().out
-    assert "never represents more than 3" in out
+def test_linear_frobenius(lin, capsys):
+    assert nb03.check_linear_frobenius(3.0, lin) is True
+    assert nb03.check_linear_frobenius(float((lin.W[lin.nearest(density=0.01)] ** 2).sum()), lin) is True
+    assert nb03.check_linear_frobenius("3", lin) is True
+    assert "projection onto 3 dimensions" in capsys.readouterr().out
+    for wrong, named in [(3**0.5, "square root"), (10, "number of features"), (5.0, "sum the squares")]:
+        assert nb03.check_linear_frobenius(wrong, lin) is False
+        assert named in capsys.readouterr().out
+    for wrong in ("three", [3.0], float("inf")):
+        assert nb03.check_linear_frobenius(wrong, lin) is False
+    capsys.readouterr()
 
 
-def test_linear_features_follow_the_sweep(lin):
+def test_linear_frobenius_follows_the_sweep(lin, capsys):
     k = lin.nearest(density=0.01)
     saved = lin.model.W[k].clone()
     try:
         with torch.no_grad():
-            lin.model.W[k].zero_()
-            lin.model.W[k, 4, 0] = lin.model.W[k, 5, 1] = lin.model.W[k, 6, 2] = 1.0
-        assert nb03.check_linear_features([4, 5, 6], lin) is True
-        assert nb03.check_linear_features([0, 1, 2], lin) is False
+            lin.model.W[k, 3, 0] = 1.0
+        assert nb03.check_linear_frobenius(4.0, lin) is True
+        assert nb03.check_linear_frobenius(3.0, lin) is False
     finally:
         with torch.no_grad():
             lin.model.W[k] = saved
+    capsys.readouterr()
 
 
-@pytest.mark.parametrize("check", ["importance_role", "counts_at_sparsity", "linear_features"])
+def test_worked_answers_on_a_trained_grid(capsys):
+    """The <details> expressions give True on a real (short) training run."""
+    g = feature_importance(importance_decays=(0.7,), densities=(0.0251,), steps=1500, progress=False)
+    k = g.nearest(density=0.0251, importance_decay=0.7)
+    worked = (represented(g.W)[k] & (g.model.b.detach()[k].abs() < 0.05)).nonzero().flatten().tolist()
+    assert nb03.check_unbiased_features(worked, g) is True
+    lin = feature_importance(kind="linear", importance_decays=(0.9,), densities=(0.01,), steps=1500, progress=False)
+    assert nb03.check_linear_frobenius(float((lin.W[lin.nearest(density=0.01)] ** 2).sum()), lin) is True
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("check", ["importance_role", "unbiased_features", "linear_frobenius"])
 def test_placeholder_is_unanswered_not_an_error(check, grid, lin, capsys):
     fn = getattr(nb03, f"check_{check}")
-    args = {"importance_role": (), "counts_at_sparsity": (grid,), "linear_features": (lin,)}[check]
+    args = {"importance_role": (), "unbiased_features": (grid,), "linear_frobenius": (lin,)}[check]
     assert fn(..., *args) is False
     assert fn(None, *args) is False
     assert UNANSWERED in capsys.readouterr().out

@@ -1,7 +1,8 @@
 """Self-checks for notebook 02 (sparse vs dense: 20 features in 5 hidden dimensions).
 
 Each check prints feedback and returns True or False; it never raises on a wrong answer.
-The right answers are computed from the sweep the notebook trained, not hard-coded.
+The right answers are computed from the sweep the notebook trained (or from the data's distribution), not
+hard-coded.
 """
 
 from __future__ import annotations
@@ -11,79 +12,12 @@ from typing import Any
 import torch
 
 from ..metrics import represented
-from . import as_number, check_weight_measure, feedback, measure_test_weights, unanswered
+from ..metrics import superposition as _library_superposition
+from . import as_feature_set, as_number, check_weight_measure, feedback, judge_number, measure_test_weights, read_answer
 
-__all__ = [
-    "check_dims_per_feature", "check_first_dropped", "check_n_represented", "check_superposition", "first_dropped",
-]
+__all__ = ["OWN_DIMENSION_CUT", "check_dropped_bias", "check_own_dimension", "check_superposition", "own_dimension"]
 
-
-
-
-
-
-def check_n_represented(answer: Any, sweep: Any, density: float = 0.01) -> bool:
-    """Exercise 1: how many features does the model represent at the setting nearest `density`?"""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
-    if value is None or value != int(value):
-        return feedback(False, "Write a whole number of features, e.g. answer = 6.")
-    k = sweep.nearest(density=density)
-    right = int(sweep.n_represented()[k])
-    setting = sweep.label(k)
-    if int(value) == right:
-        return feedback(True, f"At {setting}, {right} features have ||W_i|| > 0.5, "
-                              f"in {sweep.model.n_hidden} hidden dimensions.")
-    return feedback(False, f"Find the panel titled {setting} and count the bars that reach past the dashed "
-                           "0.5 line (grey bars are not represented).")
-
-
-def first_dropped(sweep: Any) -> int | None:
-    """The most important (lowest-index) feature that is not represented at the sparsest setting."""
-    k = int(sweep.density.argmin())
-    missing = (~represented(sweep.W)[k]).nonzero().flatten()
-    return int(missing[0]) if len(missing) else None
-
-
-def check_first_dropped(answer: Any, sweep: Any) -> bool:
-    """Exercise 2: at the sparsest setting, the most important feature that is NOT represented."""
-    if unanswered(answer):
-        return False
-    right = first_dropped(sweep)
-    k = int(sweep.density.argmin())
-    value = as_number(answer)
-    if right is None:  # every feature is represented: there is no right index to give
-        return feedback(False, f"At {sweep.label(k)} every feature is represented in this run.")
-    if value is None or value != int(value):
-        return feedback(False, "Write one feature index, e.g. answer = 7.")
-    if int(value) == right:
-        return feedback(True, f"Feature {right} (importance {float(sweep.importance[k, right]):.3g}) is the first "
-                              "gap from the top: the model drops the least important features.")
-    if 0 <= int(value) < sweep.model.n_features and bool(represented(sweep.W)[k, int(value)]):
-        return feedback(False, f"Feature {int(value)} is represented at {sweep.label(k)} (its bar passes 0.5). "
-                               "Look for the first grey bar from the top.")
-    return feedback(False, f"In the panel titled {sweep.label(k)}, go down from feature 0: "
-                           "which is the first grey (not represented) bar?")
-
-
-def check_dims_per_feature(answer: Any, sweep: Any) -> bool:
-    """Exercise 3: hidden dimensions per represented feature at the sparsest setting (m / n_represented)."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
-    if value is None:
-        return feedback(False, "Write a number (a fraction is fine, e.g. answer = 5 / 8).")
-    k = int(sweep.density.argmin())
-    m, n_rep = sweep.model.n_hidden, int(sweep.n_represented()[k])
-    right = m / n_rep
-    if abs(value - right) <= 0.01:
-        return feedback(True, f"{m} dimensions / {n_rep} features = {right:.2f} of a dimension per feature: "
-                              "less than 1, which is only possible in superposition.")
-    if abs(value - n_rep / m) <= 0.01:
-        return feedback(False, "That is features per dimension; the question asks for dimensions per feature.")
-    return feedback(False, f"Divide the {m} hidden dimensions by the number of features represented at "
-                           f"{sweep.label(k)}.")
+OWN_DIMENSION_CUT = 0.1  # superposition below this: the feature has a dimension to itself (the data: ~0 or ~1)
 
 
 # ------------------------------------------------------------------------------ build it yourself: the measure
@@ -115,3 +49,78 @@ def check_superposition(fn: Any) -> bool:
         "Not sum_{j != i} (W^_i . W_j)^2. Normalise each row (W^ = W / W.norm(dim=-1, keepdim=True)), take "
         "W^ @ W.transpose(-1, -2) (entry [k, i, j] is W^_i . W_j), square it, and leave out the diagonal.",
     )
+
+
+# ------------------------------------------------------------------------------ compute it: a dropped feature's bias
+
+def check_dropped_bias(answer: Any, sweep: Any, density: float = 0.3) -> bool:
+    """Exercise 2: the bias b_i the model gives a feature it drops, at the setting nearest `density`.
+
+    A dropped feature's output is the constant ReLU(b_i); the constant c that minimises E[(x_i - c)^2] is the mean
+    E[x_i] = p * 1/2 (x_i is 0 with probability 1 - p, else uniform on [0, 1)). The trained biases are shown too.
+    """
+    value = read_answer(answer, as_number, "Write one number, e.g. answer = 0.2.")
+    if value is None:
+        return False
+    k = sweep.nearest(density=density)
+    p = float(sweep.density[k])
+    right = p / 2
+    dropped = ~represented(sweep.W)[k]
+    trained = ""
+    if bool(dropped.any()):
+        b = sweep.model.b.detach()[k][dropped]
+        trained = f" The trained model at {sweep.label(k)}: b = {float(b.min()):.2f} to {float(b.max()):.2f}."
+    mistakes = [
+        (0.5, "0.5 is the mean of a *present* feature, the dense answer (p = 1). At "
+              f"p = {p:.3g} the feature is 0 most of the time: what is its mean then?"),
+        (p, f"{p:.3g} is the density, the chance that x_i is non-zero. When it is non-zero, its mean is 1/2: "
+            "combine the two."),
+        (p / 3, "p/3 is E[x_i^2]. The constant c that minimises E[(x_i - c)^2] is E[x_i]."),
+        (0.0, "With a bias of 0 the output is 0 and every present value counts as error. A constant c can do "
+              "better: which c minimises E[(x_i - c)^2]?"),
+    ]
+    return judge_number(
+        value, right, 0.01 + 0.02 * right,
+        f"E[x_i] = p x 1/2 = {right:.3g}: the best constant guess for a feature the model does not store is its "
+        "mean." + trained, mistakes,
+        "A dropped feature's output is the constant ReLU(b_i). Which constant c minimises "
+        f"E[(x_i - c)^2] when x_i is 0 with probability 1 - p = {1 - p:.3g}, else uniform on [0, 1)?")
+
+
+# ------------------------------------------------------------------------------ read it: who has a dimension of its own
+
+def own_dimension(sweep: Any, density: float) -> set[int]:
+    """The represented features with superposition below OWN_DIMENSION_CUT at the setting nearest `density`."""
+    k = sweep.nearest(density=density)
+    own = represented(sweep.W)[k] & (_library_superposition(sweep.W)[k] < OWN_DIMENSION_CUT)
+    return {int(i) for i in own.nonzero().flatten()}
+
+
+def check_own_dimension(answer: Any, sweep: Any, density: float = 0.3) -> bool:
+    """Exercise 3: which represented features have a dimension to themselves (superposition < 0.1)?
+
+    answer: a list (or set) of feature indices; the right answer is read from the sweep."""
+    chosen = read_answer(answer, as_feature_set, "Write a list of feature indices, e.g. answer = [4, 5].")
+    if chosen is None:
+        return False
+    k = sweep.nearest(density=density)
+    right = own_dimension(sweep, density)
+    rep = represented(sweep.W)[k]
+    kept = {int(i) for i in rep.nonzero().flatten()}
+    sharing = kept - right
+    setting = sweep.label(k)
+    if chosen == right:
+        return feedback(True, f"At {setting}: features {sorted(right)} have a dimension each; "
+                              f"{len(sharing)} more share the other {sweep.model.n_hidden - len(right)} "
+                              "dimension(s). The most important features are the ones that do not share.")
+    if chosen == kept and sharing:
+        return feedback(False, f"Those are all the represented features at {setting}. Some of them share: "
+                               "keep only those with superposition below 0.1 (the dark bars).")
+    if chosen and chosen <= sharing:
+        return feedback(False, "Those features share a dimension (superposition about 1 or more, bright bars). "
+                               "The question asks for the ones that do not.")
+    if chosen - kept:
+        return feedback(False, f"Feature(s) {sorted(chosen - kept)} are not represented at {setting} "
+                               "(norm at most 0.5): a feature the model drops has no dimension at all.")
+    return feedback(False, f"At {setting}, compute superposition(relu.W)[k] (k = relu.nearest(density={density:g})) "
+                           "and keep the represented features whose value is below 0.1.")

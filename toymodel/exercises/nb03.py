@@ -6,17 +6,15 @@ Where the right answer depends on training, it is computed from the sweep the no
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
-from ..metrics import represented
-from . import as_feature_set, as_whole, feedback, unanswered
+from ..metrics import feature_norms, represented
+from . import as_feature_set, as_number, feedback, judge_number, read_answer, unanswered
 
-__all__ = ["check_counts_at_sparsity", "check_importance_role", "check_linear_features", "counts_at"]
+__all__ = ["UNBIASED_CUT", "check_importance_role", "check_linear_frobenius", "check_unbiased_features",
+           "unbiased_features"]
 
-
-
-
+UNBIASED_CUT = 0.05  # |b_i| below this: no bias (the data: ~0.000 for pairs and own dimensions, <= -0.2 when crowded)
 
 
 def check_importance_role(answer: Any) -> bool:
@@ -37,62 +35,66 @@ def check_importance_role(answer: Any) -> bool:
     return feedback(False, 'Choose one of "a", "b" or "c".')
 
 
-def counts_at(sweep: Any, density: float, importance_decays: Iterable[float]) -> tuple[int, ...]:
-    """Represented features (||W_i|| > 0.5) at the grid points nearest (density, importance_decay) for each decay."""
-    n_rep = sweep.n_represented()
-    return tuple(int(n_rep[sweep.nearest(density=density, importance_decay=r)]) for r in importance_decays)
+def unbiased_features(sweep: Any, density: float, importance_decay: float) -> set[int]:
+    """Represented features with |b_i| < UNBIASED_CUT at the grid point nearest (density, importance_decay)."""
+    k = sweep.nearest(density=density, importance_decay=importance_decay)
+    b = sweep.model.b.detach()[k]
+    hit = represented(sweep.W)[k] & (b.abs() < UNBIASED_CUT)
+    return {int(i) for i in hit.nonzero().flatten()}
 
 
-def check_counts_at_sparsity(answer: Any, sweep: Any, sparsity: float = 0.99,
-                             importance_decays: tuple[float, float] = (0.9, 0.5)) -> bool:
-    """Exercise 2: at sparsity S (density p = 1 - S), how many features are represented for each decay?
+def check_unbiased_features(answer: Any, sweep: Any, density: float = 0.0251, importance_decay: float = 0.7) -> bool:
+    """Exercise 2: which represented features of one grid model have no bias (|b_i| < 0.05)?
 
-    answer = (n for importance_decays[0], n for importance_decays[1]); the right counts are read from the sweep.
-    """
-    if unanswered(answer):
-        return False
-    r0, r1 = importance_decays
-    try:
-        values = [as_whole(a) for a in answer]
-    except TypeError:
-        values = []
-    if len(values) != 2 or any(v is None for v in values):
-        return feedback(False, f"Write 2 whole numbers: answer = (n_{r0}, n_{r1}).")
-    p = 1.0 - sparsity
-    right = counts_at(sweep, p, importance_decays)
-    if tuple(values) == right:
-        return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}): {right[0]} features with I = {r0:g}^i, "
-                              f"{right[1]} with I = {r1:g}^i. The steeper the decay, the less the "
-                              "unimportant features are worth their interference.")
-    dense = counts_at(sweep, 1.0, importance_decays)
-    if tuple(values) == dense and dense != right:
-        return feedback(False, f"Those are the counts at p = 1 (dense). S = {sparsity:g} is sparse: "
-                               f"p = 1 - S = {p:.3g}.")
-    return feedback(False, f"S = {sparsity:g} means p = 1 - S = {p:.3g}. Find the rows decay r = {r0:g} and "
-                           f"r = {r1:g} in the table of counts (or move the explorer's sliders there).")
-
-
-
-
-def check_linear_features(answer: Any, sweep: Any, density: float = 0.01) -> bool:
-    """Exercise 3: which features does the linear model represent at the setting nearest `density`?
-
-    answer: a list (or set) of feature indices; the right answer is read from the linear sweep.
-    """
-    if unanswered(answer):
-        return False
-    chosen = as_feature_set(answer)
+    answer: a list (or set) of feature indices; the right answer is read from the sweep. The feedback then
+    compares their norms with those of the biased (crowded) features: ||W_i||^2 ~ 1 - b_i."""
+    chosen = read_answer(answer, as_feature_set, "Write a list of feature indices, e.g. answer = [4, 5].")
     if chosen is None:
-        return feedback(False, "Write a list of feature indices, e.g. answer = [4, 5].")
-    k = sweep.nearest(density=density)
-    right = {int(i) for i in represented(sweep.W)[k].nonzero().flatten()}
-    m = sweep.model.n_hidden
+        return False
+    k = sweep.nearest(density=density, importance_decay=importance_decay)
+    setting = sweep.label(k)
+    rep = represented(sweep.W)[k]
+    b = sweep.model.b.detach()[k]
+    norms = feature_norms(sweep.W)[k]
+    right = unbiased_features(sweep, density, importance_decay)
+    kept = {int(i) for i in rep.nonzero().flatten()}
+    near_zero = {int(i) for i in (b.abs() < UNBIASED_CUT).nonzero().flatten()}
     if chosen == right:
-        return feedback(True, f"Features {sorted(right)}, the same as at every other density (the most important). "
-                              "A linear model cannot filter interference, so it never superposes, "
-                              "however sparse the features.")
-    if len(chosen) > m:
-        return feedback(False, f"A linear model with {m} hidden dimensions never represents more than {m} "
-                               "features, at any sparsity.")
-    return feedback(False, f"Find the linear panel titled {sweep.label(k)}: which bars reach past the dashed "
-                           "0.5 line? Feature 0 is the most important.")
+        rest = sorted(kept - right)
+        text = f"At {setting}: features {sorted(right)} have b ~ 0 and norm ~ 1"
+        if right:
+            text += f" ({float(norms[sorted(right)].min()):.2f} to {float(norms[sorted(right)].max()):.2f})"
+        if rest:
+            text += (f"; features {rest} have b from {float(b[rest].min()):.2f} to {float(b[rest].max()):.2f} and "
+                     f"norms from {float(norms[rest].min()):.2f} to {float(norms[rest].max()):.2f}, close to "
+                     "sqrt(1 - b_i): the crowded ones are stretched")
+        return feedback(True, text + ".")
+    if chosen - kept and (chosen - kept) <= (near_zero - kept):
+        return feedback(False, f"Feature(s) {sorted(chosen - kept)} have b ~ 0 but are not represented at {setting} "
+                               "(norm at most 0.5): keep only represented features.")
+    if chosen == kept:
+        return feedback(False, f"Those are all the represented features at {setting}. Some of them have a clearly "
+                               "negative bias: keep only those with |b_i| < 0.05.")
+    return feedback(False, f"Take k = grid.nearest(density={density:g}, importance_decay={importance_decay:g}), then "
+                           "the represented features (represented(grid.W)[k]) whose bias grid.model.b[k] is within "
+                           "0.05 of zero.")
+
+
+def check_linear_frobenius(answer: Any, sweep: Any, density: float = 0.01) -> bool:
+    """Exercise 3: ||W||_F^2 = sum_i ||W_i||^2 of the (linear) model at the setting nearest `density`."""
+    value = read_answer(answer, as_number, "Write one number, e.g. answer = 4.2.")
+    if value is None:
+        return False
+    k = sweep.nearest(density=density)
+    right = float((sweep.W[k] ** 2).sum())
+    m, n = sweep.model.n_hidden, sweep.model.n_features
+    mistakes = [
+        (right**0.5, "That is ||W||_F, the square root. Sum the squared norms: (W ** 2).sum()."),
+        (float(n), f"{n} is the number of features. Most of them have norm ~ 0 in the linear model."),
+    ]
+    return judge_number(
+        value, right, 0.02 * max(right, 1.0),
+        f"||W||_F^2 = {right:.2f} ~ m = {m}: W^T W is a projection onto {m} dimensions, and the sum of the squared "
+        f"norms is its trace. The linear model stores {m} features' worth, however sparse the data.", mistakes,
+        f"Take k = lin.nearest(density={density:g}) and sum the squares of every entry of lin.W[k] (the same as "
+        "summing ||W_i||^2 over the features).")
