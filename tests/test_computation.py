@@ -108,9 +108,29 @@ def test_normalize_neurons_keeps_the_function():
 
 
 def test_sparse_abs_model_uses_superposition():
-    s = computation_sweep(n_features=20, n_hidden=8, densities=(1.0, 0.01), steps=1500, progress=False)
+    s = computation_sweep(n_features=20, n_hidden=8, densities=(1.0, 0.01), steps=1500, importance_decay=0.8,
+                          progress=False)
     mono = n_monosemantic(s.W1, positive_only=False)
     assert mono.tolist() == [8, 0]  # dense: every neuron one feature; sparse: none
+
+
+def test_sparse_abs_model_computes_more_features_than_it_has_neuron_pairs():
+    """Notebook 07's claim, on a smaller model (50 features, 20 neurons = 10 pairs, the default I_i = 0.97^i):
+    dense, |x| is computed for the ~m/2 features that get a neuron pair; at p = 0.01 for far more, on shared
+    neurons.  (Measured: 10 pairs and 19 features here; 9 and 18 with I_i = 0.94^i; 7 and 13 with 0.8^i.)"""
+    from toymodel.computation import abs_explained
+    s = computation_sweep(n_features=50, n_hidden=20, densities=(1.0, 0.01), progress=False)
+    computed = (abs_explained(s.model, s.density) > 0.9).sum(-1)
+    pairs = paired_features(s.W1, s.W2).sum(-1)
+    mono = n_monosemantic(s.W1, positive_only=False)
+    assert pairs[0] >= 9 and computed[0] == pairs[0] and mono[0] == 20  # dense: ~10 features, each on a pair
+    assert pairs[1] == 0 and mono[1] <= 2  # sparse: (almost) every neuron shared, no pair ...
+    assert computed[1] >= 15  # ... and |x| computed for at least 1.5 times as many features as neuron pairs
+
+
+def test_computation_sweep_defaults_to_the_flatter_importance():
+    s = computation_sweep(n_features=4, n_hidden=3, densities=(1.0,), steps=1, progress=False)
+    assert torch.allclose(s.importance[0], 0.97 ** torch.arange(4.0))
 
 
 def test_training_is_deterministic():

@@ -44,28 +44,76 @@ def test_monosemantic_follows_the_sweep(sweep):
     assert nb07.check_monosemantic(3, sweep, sparsity=0.95) is False
 
 
-def test_neurons_for_abs(capsys):
-    assert nb07.check_neurons_for_abs(10) is True
-    assert nb07.check_neurons_for_abs(6, n_features=3) is True
-    for wrong in (5, 20, 1, 10.5, "ten", None):
-        assert nb07.check_neurons_for_abs(wrong) is False
-    assert "never both" in capsys.readouterr().out
+def test_monosemantic_at_another_cut_names_the_default_cut(sweep, capsys):
+    """Exercise 1 as the notebook asks it: S = 0, cut at a tenth of each neuron's largest weight."""
+    with torch.no_grad():
+        sweep.model.W[0, 5:7, 0] = 0.2  # neuron 0 of the dense model: two small secondary weights ...
+        sweep.model.W[0, 7, 1] = -0.3  # ... neuron 1: a negative one (never counts)
+    try:
+        assert nb07.monosemantic_count(sweep, 1.0) == 5 and nb07.monosemantic_count(sweep, 1.0, fraction=0.1) == 4
+        assert nb07.check_monosemantic(4, sweep, sparsity=0.0, fraction=0.1) is True
+        assert nb07.check_monosemantic(5, sweep, sparsity=0.0, fraction=0.1) is False
+        assert "library's cut" in capsys.readouterr().out
+        assert nb07.check_monosemantic(1, sweep, sparsity=0.0, fraction=0.1) is False  # the polysemantic count
+        assert "polysemantic" in capsys.readouterr().out
+        assert nb07.check_monosemantic(3, sweep, sparsity=0.0, fraction=0.1) is False  # |W| instead of W
+        assert "negative weights" in capsys.readouterr().out
+    finally:
+        with torch.no_grad():
+            sweep.model.W[0, 5:8, :2] = 0.0
 
 
-def test_rotation(capsys):
-    right = {"linear": "same", "relu_output": "same", "relu_hidden": "changes"}
-    assert nb07.check_rotation(right) is True
-    assert nb07.check_rotation({k: v.upper() + " " for k, v in right.items()}) is True
-    for wrong in ({"linear": "same", "relu_output": "changes", "relu_hidden": "changes"},
-                  {"linear": "changes", "relu_output": "changes", "relu_hidden": "changes"},
-                  {"linear": "same", "relu_output": "same", "relu_hidden": "same"},
-                  {"linear": "same", "relu_output": "same"}, ["same", "same", "changes"],
-                  {"linear": "same", "relu_output": "same", "relu_hidden": "maybe"}):
-        assert nb07.check_rotation(wrong) is False
-    assert "Not yet" in capsys.readouterr().out
+def test_features_for_abs(capsys):
+    assert nb07.features_for_abs(7) == 3 and nb07.features_for_abs(40) == 20
+    assert nb07.check_features_for_abs(3) is True and nb07.check_features_for_abs(3.0, n_hidden=7) is True
+    assert "left over" in capsys.readouterr().out
+    assert nb07.check_features_for_abs(20, n_hidden=40) is True
+    for wrong, named in ((7, "never both"), (4, "rounded up"), (14, "one feature first"), (3.5, "whole number"),
+                         ("three", "whole number")):
+        assert nb07.check_features_for_abs(wrong) is False
+        assert named in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", ["monosemantic", "neurons_for_abs", "rotation"])
+def test_neuron_symmetries(capsys):
+    right = {"rotation": "changes", "permutation": "same", "sign_flip": "changes"}
+    assert nb07.check_neuron_symmetries(right) is True
+    assert nb07.check_neuron_symmetries({k: " " + v.upper() for k, v in right.items()}) is True
+    assert "Correct" in capsys.readouterr().out
+    for wrong, named in (({**right, "permutation": "changes"}, "only renames"),
+                         ({**right, "sign_flip": "same"}, "ReLU(-z)"),
+                         ({**right, "rotation": "same"}, "mixes"),
+                         ({"rotation": "changes", "permutation": "same"}, "three matrices"),
+                         (["changes", "same", "changes"], "three matrices"),
+                         ({**right, "sign_flip": "maybe"}, '"same" or "changes"')):
+        assert nb07.check_neuron_symmetries(wrong) is False
+        assert named in capsys.readouterr().out
+
+
+def test_neuron_symmetries_answer_is_what_a_trained_model_does():
+    """The worked answer, measured: only the permutation leaves a trained ReLU-hidden model's loss unchanged."""
+    from toymodel import ToyModel, evaluate_loss, train_toy_model
+    from toymodel.neurons import random_rotation, rotate_hidden
+    imp = 0.75 ** torch.arange(10.0)
+    model = ToyModel(10, 5, kind="relu_hidden", seed=0)
+    train_toy_model(model, 0.3, imp, steps=1000, progress=False)
+    before = evaluate_loss(model, 0.3, imp).item()
+    rots = {"rotation": random_rotation(5, seed=7), "permutation": torch.eye(5)[[1, 0, 2, 3, 4]],
+         "sign_flip": torch.diag(torch.tensor([-1.0, 1, 1, 1, 1]))}
+    after = {k: evaluate_loss(rotate_hidden(model, o), 0.3, imp).item() for k, o in rots.items()}
+    measured = {k: "same" if abs(v - before) < 1e-6 * before else "changes" for k, v in after.items()}
+    assert measured == nb07.SYMMETRY_ANSWERS
+    assert after["rotation"] > 1.2 * before and after["sign_flip"] > 1.2 * before
+
+
+def test_abs_forward_stub_is_unanswered(capsys):
+    def abs_forward(x, W1, W2, b):
+        ...  # the notebook's stub
+
+    assert nb07.check_abs_forward(abs_forward) is False
+    assert UNANSWERED in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", ["monosemantic", "features_for_abs", "neuron_symmetries"])
 def test_placeholder_is_unanswered_not_an_error(check, sweep, capsys):
     fn = getattr(nb07, f"check_{check}")
     args = (sweep,) if check == "monosemantic" else ()

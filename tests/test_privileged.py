@@ -106,6 +106,11 @@ def test_stack_plot_draws_every_weight_with_negatives_below_the_axis(small_sweep
     below = sum(float(b[:, 1].min()) < -1e-9 for b in boxes)
     assert below == int((W < 0).sum())  # negative weights below the axis
     assert "p = 0.05 (S = 0.95)" in ax.get_title()
+    (bar,) = [a for a in fig.axes if a is not ax]  # the colour bar: one labelled swatch per feature
+    assert [t.get_text() for t in bar.get_yticklabels()] == [str(i) for i in range(10)]
+    assert bar.get_ylim()[0] > bar.get_ylim()[1]  # feature 0 at the top
+    assert "feature i" in bar.get_ylabel()
+    assert len(plot_neuron_stack(small_sweep, 1, colorbar=False).axes) == 1
 
 
 def test_heatmap_shows_w_with_neurons_sorted(small_sweep):

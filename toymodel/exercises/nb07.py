@@ -10,22 +10,23 @@ from typing import Any
 
 import torch
 
-from ..neurons import n_monosemantic, n_polysemantic
+from ..neurons import FRACTION, n_monosemantic, n_polysemantic
 from . import as_whole, call_learner, feedback, learner_tensor, unanswered
 
 __all__ = [
-    "check_abs_forward", "check_monosemantic", "check_neurons_for_abs", "check_rotation", "monosemantic_count",
-    "neurons_for_abs", "ROTATION_ANSWERS",
+    "check_abs_forward", "check_features_for_abs", "check_monosemantic", "check_neuron_symmetries",
+    "features_for_abs", "monosemantic_count", "SYMMETRY_ANSWERS",
 ]
 
 
-def monosemantic_count(sweep: Any, density: float) -> int:
-    """Monosemantic neurons of the relu_hidden model nearest `density` (neurons.n_monosemantic)."""
-    return int(n_monosemantic(sweep.W)[sweep.nearest(density=density)])
+def monosemantic_count(sweep: Any, density: float, fraction: float = FRACTION) -> int:
+    """Monosemantic neurons of the relu_hidden model nearest `density` (neurons.n_monosemantic at `fraction`)."""
+    return int(n_monosemantic(sweep.W, fraction)[sweep.nearest(density=density)])
 
 
-def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7) -> bool:
-    """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S?  Read from the sweep."""
+def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7, fraction: float = FRACTION) -> bool:
+    """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for neuron j
+    once W_ij >= fraction * (the neuron's largest weight)?  Computed from the sweep."""
     if unanswered(answer):
         return False
     value = as_whole(answer)
@@ -33,62 +34,79 @@ def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7) -> bool:
         return feedback(False, "Write a whole number of neurons, e.g. answer = 2.")
     p = 1.0 - sparsity
     k = sweep.nearest(density=p)
-    right = monosemantic_count(sweep, p)
-    poly = int(n_polysemantic(sweep.W)[k])
+    right = monosemantic_count(sweep, p, fraction)
+    poly = int(n_polysemantic(sweep.W, fraction)[k])
     m = sweep.model.n_hidden
     if value == right:
-        return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}) {right} of {m} neurons carry one feature each and "
-                              f"{poly} share {'the' if poly else 'no'} less important features between them.")
+        return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}), with the cut at {fraction:g} of each neuron's "
+                              f"largest weight, {right} of {m} neurons carry one feature each and {poly} carry "
+                              "two or more.")
     if value == poly and poly != right:
         return feedback(False, "That is the number of polysemantic neurons (two or more features). "
                                "Count the neurons with exactly one feature.")
-    return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g}. Move the explorer's slider there and "
-                           "count the pale-blue columns (one feature each).")
+    if fraction != FRACTION and value == monosemantic_count(sweep, p):
+        return feedback(False, f"That is the count with the library's cut at {FRACTION:g} (the table above). "
+                               f"Move the cut to {fraction:g} of each neuron's largest weight.")
+    signed = int(n_monosemantic(sweep.W, fraction, positive_only=False)[k])
+    if value == signed and signed != right:
+        return feedback(False, "That count lets negative weights count. With inputs >= 0 a negative weight only "
+                               "switches the neuron off: compare W_ij itself, not |W_ij|, with the cut.")
+    return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g} (sweep.nearest(density=...)). For each neuron "
+                           f"(a column of W), count the features whose weight is at least {fraction:g} of the "
+                           "column's largest; a monosemantic neuron has exactly one.")
 
 
-def neurons_for_abs(n_features: int) -> int:
-    """Neurons needed to compute |x_i| exactly for n dense features with ReLU neurons: 2 per feature."""
-    return 2 * n_features
+def features_for_abs(n_hidden: int) -> int:
+    """Features whose |x_i| a dense model with n_hidden ReLU neurons computes exactly: one pair per feature."""
+    return n_hidden // 2
 
 
-def check_neurons_for_abs(answer: Any, n_features: int = 5) -> bool:
-    """Exercise 2: how many ReLU neurons does y = |x| need for n dense features, without superposition?"""
+def check_features_for_abs(answer: Any, n_hidden: int = 7) -> bool:
+    """Exercise 2: with dense features (no superposition), for how many features can m ReLU neurons compute |x_i|
+    exactly?"""
     if unanswered(answer):
         return False
     value = as_whole(answer)
     if value is None:
-        return feedback(False, "Write a whole number of neurons, e.g. answer = 7.")
-    right = neurons_for_abs(n_features)
+        return feedback(False, "Write a whole number of features, e.g. answer = 2.")
+    right = features_for_abs(n_hidden)
     if value == right:
-        return feedback(True, f"|x| = ReLU(x) + ReLU(-x): a positive-side and a negative-side neuron per feature, "
-                              f"{right} neurons for {n_features} features.")
-    if value == n_features:
+        extra = " and one neuron is left over: alone it sees only one sign of a feature" if n_hidden % 2 else ""
+        return feedback(True, f"|x| = ReLU(x) + ReLU(-x) needs a pair of neurons per feature: {n_hidden} neurons "
+                              f"make {right} pairs{extra}.")
+    if value == n_hidden:
         return feedback(False, "One neuron ReLU(w x) is zero on one side: it sees either the positive or the "
                                "negative half of x, never both.")
+    if value == right + 1:
+        return feedback(False, "Half of the neurons, rounded up: but the odd neuron has no partner, and one neuron "
+                               "alone computes ReLU(x) or ReLU(-x), not |x|.")
     return feedback(False, "Think of one feature first: which ReLU neurons add up to |x|?")
 
 
-ROTATION_ANSWERS = {"relu_output": "same", "linear": "same", "relu_hidden": "changes"}
+SYMMETRY_ANSWERS = {"rotation": "changes", "permutation": "same", "sign_flip": "changes"}
 
 
-def check_rotation(answer: Any) -> bool:
-    """Exercise 3: rotate the hidden space (W -> W O) of a linear, a ReLU-output and a ReLU-hidden model.
-    Which losses stay the same?  answer = {"linear": "same" | "changes", "relu_output": ..., "relu_hidden": ...}."""
+def check_neuron_symmetries(answer: Any) -> bool:
+    """Exercise 3: which orthogonal O (W -> W O) leave a trained ReLU-hidden model's loss unchanged: a random
+    rotation, a permutation of the neurons, flipping one neuron's sign?
+    answer = {"rotation": "same" | "changes", "permutation": ..., "sign_flip": ...}."""
     if unanswered(answer):
         return False
-    if not isinstance(answer, dict) or set(answer) != set(ROTATION_ANSWERS):
-        return feedback(False, 'Write a dict with the three kinds: {"linear": "same", "relu_output": ..., '
-                               '"relu_hidden": ...}.')
+    if not isinstance(answer, dict) or set(answer) != set(SYMMETRY_ANSWERS):
+        return feedback(False, 'Write a dict with the three matrices: {"rotation": "same", "permutation": ..., '
+                               '"sign_flip": ...}.')
     given = {k: str(v).strip().lower() for k, v in answer.items()}
     if any(v not in ("same", "changes") for v in given.values()):
         return feedback(False, 'Each value must be "same" or "changes".')
-    if given == ROTATION_ANSWERS:
-        return feedback(True, "The linear and ReLU-output models only see the Gram matrix W^T W, which a rotation "
-                              "keeps; the ReLU on the hidden layer acts on each neuron, so rotating mixes what it "
-                              "cuts off: that basis is privileged.")
-    wrong = sorted(k for k in ROTATION_ANSWERS if given[k] != ROTATION_ANSWERS[k])
-    return feedback(False, f"Look again at {', '.join(wrong)}: which models apply a function to each hidden "
-                           "coordinate separately?")
+    if given == SYMMETRY_ANSWERS:
+        return feedback(True, "Relabelling the neurons changes nothing: ReLU acts on each one the same way. A random "
+                              "rotation mixes neurons, and a sign flip turns ReLU(w.x) into ReLU(-w.x), another "
+                              "function: both change the loss. The privileged basis is fixed up to a permutation.")
+    hints = {"rotation": "a random rotation mixes several neurons into each new one before the ReLU",
+             "permutation": "swapping two neurons (and their read-out weights) only renames them",
+             "sign_flip": "ReLU(-z) is not -ReLU(z): flipping a neuron's weights changes which inputs make it fire"}
+    wrong = [k for k in SYMMETRY_ANSWERS if given[k] != SYMMETRY_ANSWERS[k]]
+    return feedback(False, "Look again at " + "; ".join(f"{k}: {hints[k]}" for k in wrong) + ".")
 
 
 def _abs_inputs() -> tuple[torch.Tensor, ...]:

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
+from matplotlib.colors import BoundaryNorm, ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 import numpy as np
@@ -126,10 +128,11 @@ def plot_neuron_stack(
     """The paper's per-neuron stacked bar plot: one column per neuron, one rectangle per feature.
 
     Rectangle height |W_ij|, colour = the feature (by importance: dark = most important), positive weights
-    stacked above the axis (largest at the bottom), negative weights below it.  The column's background
-    is shaded by what the neuron carries (neurons.neuron_labels): pale blue monosemantic, pale orange
-    polysemantic.  For the |x| model each neuron is first rescaled so its largest |W1| entry is 1, and
-    neurons are sorted by the importance of their largest feature (as in the paper).
+    stacked above the axis (largest at the bottom), negative weights below it.  colorbar: up to 20 features, a
+    bar with one labelled swatch per feature (which rectangle is which feature); more, the importance scale.
+    The column's background is shaded by what the neuron carries (neurons.neuron_labels): pale blue
+    monosemantic, pale orange polysemantic.  For the |x| model each neuron is first rescaled so its largest
+    |W1| entry is 1, and neurons are sorted by the importance of their largest feature (as in the paper).
     """
     one = neuron_model(model, instance, importance)
     W = one.W
@@ -167,9 +170,22 @@ def plot_neuron_stack(
         handles = [Patch(fc=NEURON_SHADE["monosemantic"], label=f"monosemantic neuron ({n_mono})"),
                    Patch(fc=NEURON_SHADE["polysemantic"], label=f"polysemantic ({labels.count('polysemantic')})")]
         legend_below(ax, handles, drop_points=30.0)
-    if colorbar and sm is not None:
+    if colorbar and n <= 20:
+        _feature_colorbar(fig, ax, colors, by_importance=sm is not None)
+    elif colorbar and sm is not None:
         fig.colorbar(sm, ax=ax, shrink=0.9, label="feature importance $I_i$")
     return fig
+
+
+def _feature_colorbar(fig: Figure, ax: Axes, colors: np.ndarray, by_importance: bool) -> None:
+    """A colour bar with one labelled swatch per feature (feature 0 at the top), so each rectangle's feature can
+    be read off the stacked bar plot."""
+    n = len(colors)
+    sm = ScalarMappable(norm=BoundaryNorm(np.arange(n + 1) - 0.5, n), cmap=ListedColormap(colors))
+    label = "feature i\n(dark = most important)" if by_importance else "feature i"
+    bar = fig.colorbar(sm, ax=ax, shrink=0.9, ticks=range(n), label=label)
+    bar.ax.invert_yaxis()
+    bar.ax.tick_params(length=0)
 
 
 @styled
