@@ -100,7 +100,7 @@ def test_classifier_hand_made_2_to_1():
     # extra short / alone / antipodal / same sign (no candidate has that) / nothing represented
     assert phase.classify_candidate(W).tolist() == [0, 1, 2, phase.OTHER, 0]
     assert phase.classify_phase(W).tolist() == [phase.NOT_LEARNED, phase.DEDICATED, phase.SUPERPOSITION,
-                                               phase.DEDICATED, phase.NOT_LEARNED]
+                                               phase.SUPERPOSITION, phase.NOT_LEARNED]  # same sign: not its own
     # the norm threshold is 0.5, as in the rest of the library
     assert phase.classify_phase(torch.tensor([[[1.0], [-0.49]]])).item() == phase.NOT_LEARNED
     assert phase.classify_phase(torch.tensor([[[1.0], [-0.51]]])).item() == phase.SUPERPOSITION
@@ -231,3 +231,11 @@ def test_error_messages_name_the_parameter():
         from toymodel.widgets import PhaseExplorer
         PhaseExplorer(object())
     assert PhaseDiagram is toymodel.sweeps.PhaseDiagram  # the result type, re-exported by experiments
+
+
+def test_same_direction_in_one_dimension_is_not_dedicated():
+    """m = 1: two learned features on the same line share it, whichever way they point."""
+    W = torch.tensor([[[1.0], [0.8]], [[1.0], [-0.8]], [[0.0], [1.0]], [[1.0], [0.3]]])
+    assert phase.classify_phase(W).tolist() == [phase.SUPERPOSITION, phase.SUPERPOSITION, phase.DEDICATED,
+                                                phase.NOT_LEARNED]
+    assert phase.classify_candidate(W).tolist() == [phase.OTHER, 2, 1, 0]

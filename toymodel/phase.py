@@ -65,7 +65,7 @@ CANDIDATES = {
 CANDIDATE_PHASE = {2: (NOT_LEARNED, DEDICATED, SUPERPOSITION), 3: (NOT_LEARNED, DEDICATED, SUPERPOSITION, DEDICATED)}
 TRIANGLE = 4  # 3 -> 2 only: W perp [1, 1, 1], all three features in joint superposition (not in the paper)
 TRIANGLE_NAME = "W ⊥ [1,1,1]"
-INTERACTION_THRESHOLD = -0.25  # cos(W_extra, W_j) below this: the extra feature shares a dimension with j
+INTERACTION_THRESHOLD = -0.25  # |cos(W_extra, W_j)| above -this: the extra feature shares a line with j
 
 
 def check_n_features(n_features: object) -> int:
@@ -219,8 +219,9 @@ def classify_candidate(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torc
 def classify_phase(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Tensor:
     """The extra (last) feature's phase per instance, [n_instances] long: NOT_LEARNED, SUPERPOSITION or DEDICATED.
 
-    Not learned: ||W_extra|| <= threshold.  Superposition: represented and sharing its dimension with
-    a represented feature (cosine < INTERACTION_THRESHOLD).  Dedicated: represented, sharing with none.
+    Not learned: ||W_extra|| <= threshold.  Superposition: represented and on the same line as a represented
+    feature (|cosine| > -INTERACTION_THRESHOLD: antipodal, or pointing the same way).  Dedicated: represented
+    and near-orthogonal (|cosine| <= 0.25) to every other represented feature.
     Unlike classify_candidate this never answers OTHER: it looks at the extra feature only.
     """
     Wt = as_weights(W)
@@ -230,6 +231,6 @@ def classify_phase(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Te
     rep = norms > threshold
     U = unit_rows(Wt)
     cos = (U[:, :-1] @ U[:, -1:].transpose(-1, -2))[..., 0]  # [K, n - 1]: cos(W_j, W_extra)
-    shares = ((cos < INTERACTION_THRESHOLD) & rep[:, :-1]).any(-1)
+    shares = ((cos.abs() > -INTERACTION_THRESHOLD) & rep[:, :-1]).any(-1)
     phase = torch.where(shares, SUPERPOSITION, DEDICATED)
     return torch.where(rep[:, -1], phase, NOT_LEARNED).long()

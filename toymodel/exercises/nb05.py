@@ -12,11 +12,11 @@ import numpy as np
 import torch
 
 from ..phase import candidate_losses, theoretical_candidate
-from . import as_feature_set, as_number, call_learner, feedback, unanswered
+from . import UNANSWERED, as_feature_set, as_number, call_learner, feedback, unanswered
 
 __all__ = [
-    "antipodal_loss_value", "check_A", "check_antipodal_loss", "check_boundary", "check_shared_pair", "check_V",
-    "CHECK_DENSITIES", "P_STAR_R1", "shared_pair",
+    "antipodal_loss_value", "check_A", "check_antipodal_loss", "check_boundary", "check_parallel_loss",
+    "check_shared_pair", "check_V", "CHECK_DENSITIES", "P_STAR_R1", "parallel_loss_value", "shared_pair",
 ]
 
 
@@ -51,11 +51,54 @@ def check_antipodal_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
                            "whose square has mean 1/6. Weight by importance (1 and r) and average over 2 features.")
 
 
+def parallel_loss_value(r: float = 2.0, p: float = 0.2) -> float:
+    """The loss of W = [1, 1], b = 0 (2 -> 1, both features the same way): (1 + r) p / 6.
+
+    x'_0 = x'_1 = ReLU(x_0 + x_1) = x_0 + x_1, so feature 0 is off by x_1 whenever x_1 is active (and feature 1
+    by x_0): each costs E[x^2] = p/3 times its importance, averaged over the 2 features.
+    """
+    return (1 + r) * p / 6
+
+
+def check_parallel_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
+    """Exercise 1: the expected loss of W = [1, 1], b = 0 (both features pointing the same way) at r and p."""
+    if unanswered(answer):
+        return False
+    value = as_number(answer)
+    if value is None:
+        return feedback(False, "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2 / 6).")
+    right = parallel_loss_value(r, p)
+    close = lambda target: abs(value - target) <= 0.02 * abs(target)  # noqa: E731
+    if close(right):
+        return feedback(True, f"x'_0 = x'_1 = x_0 + x_1, so each feature is off by the OTHER one whenever it is "
+                              f"active: E[x^2] = p/3 each, (1 + r) p / 6 = {right:.4g} in all, "
+                              f"{right / antipodal_loss_value(r, p):.3g} times the antipodal pair's loss. A "
+                              "positive interference is never cut off by the ReLU.")
+    if close(antipodal_loss_value(r, p)):
+        return feedback(False, "That is the antipodal pair W = [1, -1]. Here the interference is positive: "
+                               "x'_0 = ReLU(x_0 + x_1), and the ReLU cuts nothing off.")
+    if close(2 * right):
+        return feedback(False, "Close: the library's loss is the MEAN over the 2 features, not their sum.")
+    if close(right * 2 / (1 + r)) or close(right * 2 * r / (1 + r)):
+        return feedback(False, "Weight each feature's error by its own importance: 1 for feature 0, r for the "
+                               "extra one.")
+    if close((1 + r) * p**2 / 6):
+        return feedback(False, "Feature 0 is off by x_1 whenever x_1 is active, whether or not x_0 is: the "
+                               "error has probability p, not p^2.")
+    if close((1 + r) * (p / 3 - p**2 / 4) / 2):
+        return feedback(False, "That uses the variance V(p). With b = 0 the error is x_1 itself, so its mean "
+                               "square is E[x^2] = p/3.")
+    return feedback(False, "Write x'_0 = ReLU(x_0 + x_1) = x_0 + x_1: feature 0's error is x_1. Its mean square "
+                           "is E[x^2] = p/3; weight by importance (1 and r) and average over the 2 features.")
+
+
 P_STAR_R1 = 4 / 7
 
 
 def check_boundary(answer: Any) -> bool:
-    """Exercise 2: at r = 1, the density p* below which W = [1, -1] beats dropping a feature: V/2 = A -> p* = 4/7."""
+    """Exercise 2: at r = 1, the density p* below which the unit candidate W = [1, -1], b = 0 beats dropping a
+    feature: V/2 = A -> p* = 4/7.  (Trained models, not limited to unit weights and zero bias, share a little
+    denser too.)"""
     if unanswered(answer):
         return False
     value = as_number(answer)
@@ -63,7 +106,9 @@ def check_boundary(answer: Any) -> bool:
         return feedback(False, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if abs(value - P_STAR_R1) <= 0.01:
         return feedback(True, "(p/3 - p^2/4) / 2 = 2 p^2 / 12  ->  p/3 = 7 p^2 / 12  ->  p* = 4/7 ≈ 0.571 "
-                              "(S ≈ 0.43): sparser than that, superposition wins.")
+                              "(S ≈ 0.43): sparser than that, the unit antipodal pair beats dropping a feature. "
+                              "That is the boundary of the candidate family; section 4 trained a shortened pair "
+                              "with biases that wins a little denser too.")
     if abs(value - (1 - P_STAR_R1)) <= 0.01:
         return feedback(False, "That is the sparsity S* = 1 - p*. The question asks for the density p*.")
     if abs(value - 2 / 3) <= 0.01:
@@ -72,28 +117,43 @@ def check_boundary(answer: Any) -> bool:
                            "(1 + r) p^2 / 12 (antipodal pair), with r = 1, and solve for p > 0.")
 
 
-def shared_pair(r: float = 5.0, p: float = 0.05) -> set[int]:
-    """3 -> 2: the two features that share a dimension (antipodal) in the best closed-form candidate at (r, p)."""
+def shared_pair(r: float = 5.0, p: float = 0.5) -> set[int]:
+    """3 -> 2: the two features that share a dimension (antipodal) in the best closed-form candidate at (r, p);
+    the empty set when the best candidate has no pair (a feature dropped instead)."""
     c = int(theoretical_candidate(3, r, p))
     return {2: {1, 2}, 3: {0, 1}}.get(c, set())
 
 
-def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.05) -> bool:
-    """Exercise 3: 3 -> 2, sparse, extra feature r times as important: which two features form the antipodal pair?"""
+def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.5) -> bool:
+    """Exercise 3: 3 -> 2 at (r, p): which two features form the antipodal pair (set() if none does)?"""
     if unanswered(answer):
         return False
     chosen = as_feature_set(answer)
-    if chosen is None or len(chosen) != 2 or not chosen <= {0, 1, 2}:
+    if chosen is None or len(chosen) not in (0, 2) or not chosen <= {0, 1, 2}:
         return feedback(False, "Write the two feature indices (0, 1 or 2; the extra feature is 2), "
-                               "e.g. answer = {0, 2}.")
+                               "e.g. answer = {0, 2}, or answer = set() if no two features share a dimension.")
     right = shared_pair(r, p)
+    if right == {1, 2} and chosen == {0, 2}:
+        right = chosen  # features 0 and 1 are interchangeable (both importance 1): either pairs with the extra one
+    L = candidate_losses(3, r, p)
+    losses = f"r V/3 = {L[0]:.3g}, V/3 = {L[1]:.3g}, (1 + r) A/3 = {L[2]:.3g}, 2A/3 = {L[3]:.3g}"
     if chosen == right:
-        return feedback(True, f"At r = {r:g} the pair is {sorted(right)}: an antipodal pair costs each of its features "
-                              "p^2/6 times its importance, so the model pairs the two cheap ones, (1 + 1) < (1 + r), "
-                              "and gives the extra feature a dimension of its own.")
-    if 2 in chosen:
-        return feedback(False, f"Pairing the extra feature costs (1 + r) p^2 / 18 = {1 + r:g} p^2 / 18; "
-                               "pairing the other two costs 2 p^2 / 18. Which is cheaper when r > 1?")
+        if not right:
+            return feedback(True, f"No pair: dropping a feature is cheapest here ({losses}).")
+        return feedback(True, f"At r = {r:g}, p = {p:g} the pair is {sorted(right)} ({losses}): an antipodal pair "
+                              "costs each of its features A(p) times its importance, so the model pairs the two "
+                              "cheapest ones and gives the most important feature a dimension of its own.")
+    if not chosen:
+        return feedback(False, f"A pair is still cheaper than dropping a feature at p = {p:g}: {losses}. "
+                               "Which candidate is the lowest?")
+    if not right:
+        return feedback(False, f"At p = {p:g} no pair wins: dropping a feature is cheaper ({losses}).")
+    if 2 in chosen and 2 not in right:
+        return feedback(False, f"Pairing the extra feature costs (1 + r) A/3 = {L[2]:.3g}; pairing the other two "
+                               f"costs 2A/3 = {L[3]:.3g}. Which is cheaper when r > 1?")
+    if 2 not in chosen and 2 in right:
+        return feedback(False, f"Pairing features 0 and 1 costs 2A/3 = {L[3]:.3g}; pairing the extra feature "
+                               f"with one of them costs (1 + r) A/3 = {L[2]:.3g}. Which is cheaper when r < 1?")
     return feedback(False, "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")
 
 
@@ -110,6 +170,8 @@ def _learner_curve(fn: Any, name: str) -> tuple[np.ndarray | None, np.ndarray, s
         out, err = call_learner(fn, q)
         if err:
             return None, p, err
+        if out is ...:  # the stub's `return ...` not filled in yet
+            return None, p, UNANSWERED
         if isinstance(out, torch.Tensor):
             out = out.item() if out.numel() == 1 else None
         elif isinstance(out, np.ndarray):
@@ -128,6 +190,9 @@ def _check_curve(fn: Any, name: str, right: np.ndarray, mistakes: list[tuple[np.
     if unanswered(fn):
         return False
     value, p, err = _learner_curve(fn, name)
+    if err == UNANSWERED:
+        print(UNANSWERED)
+        return False
     if err:
         return feedback(False, err)
     close = lambda a, b: bool(np.all(np.abs(a - b) <= 0.05 * np.abs(b) + 3e-4))  # noqa: E731
