@@ -1,106 +1,181 @@
 """Self-checks of notebook 04: True for the worked answers in the <details> blocks, False otherwise."""
 
+import math
+
 import pytest
 import torch
 
 from toymodel.exercises import UNANSWERED, nb04
 from toymodel.experiments import dimensionality_sweep
-from toymodel.metrics import feature_dimensionality
+from toymodel.metrics import dimensions_per_feature, feature_dimensionality
+
+# a square antiprism: two squares in planes z = +-h, turned 45 degrees against each other, every vertex of norm 1
+_H = 0.5  # height of the squares: D_i is near 3/8 for any h around here
+_ANGLES = torch.arange(4) * math.pi / 2
 
 
-def _pairs(sweep, k, n_kept):
-    """Instance k: features 0 .. n_kept-1 of norm 1 as antipodal pairs (+e_d, -e_d), the rest 0."""
-    with torch.no_grad():
-        sweep.model.W[k].zero_()
-        for i in range(n_kept):
-            sweep.model.W[k, i, (i // 2) % sweep.model.n_hidden] = 1.0 if i % 2 == 0 else -1.0
+def _antiprism(norm=1.0):
+    r = (1 - _H**2) ** 0.5
+    top = torch.stack([r * _ANGLES.cos(), r * _ANGLES.sin(), torch.full((4,), _H)], 1)
+    a = _ANGLES + math.pi / 4
+    bottom = torch.stack([r * a.cos(), r * a.sin(), torch.full((4,), -_H)], 1)
+    return torch.cat([top, bottom]) * norm
 
 
 @pytest.fixture(scope="module")
 def dims():
-    """Widths 1..3 at p = 1, 0.3, 0.03 (barely trained), with known weights: antipodal pairs, 2m features."""
+    """Widths 1..3 at p = 1, 0.3, 0.03 (barely trained), with known weights. m = 3 at p = 0.03: 8 features of norm
+    1.15 as a square antiprism; m = 3 at p = 1: three orthogonal features (D* = 1)."""
     d = dimensionality_sweep(hidden_sizes=(1, 2, 3), densities=(1.0, 0.3, 0.03), steps=1, n_seeds=1, progress=False)
-    for m, s in d.items():
-        for k in range(len(s)):
-            _pairs(s, k, min(2 * m, 8))
-    # p = 0.03: m = 2 holds 5 features, m = 3 all 8
-    k = d[2].nearest(density=0.03)
     with torch.no_grad():
-        d[2].model.W[k].zero_()
-        angles = torch.arange(5) * 2 * torch.pi / 5
-        d[2].model.W[k, :5] = torch.stack([angles.cos(), angles.sin()], dim=1)
-        d[3].model.W[d[3].nearest(density=0.03)] = torch.nn.functional.normalize(torch.randn(8, 3), dim=1)
+        for m, s in d.items():
+            s.model.W.zero_()
+            for k in range(len(s)):
+                for i in range(min(2 * m, 8)):  # antipodal pairs of norm 1
+                    s.model.W[k, i, (i // 2) % m] = 1.0 if i % 2 == 0 else -1.0
+        d[3].model.W[d[3].nearest(density=0.03)] = _antiprism(1.15)
+        d[3].model.W[d[3].nearest(density=1.0)].zero_()
+        d[3].model.W[d[3].nearest(density=1.0), :3] = torch.eye(3)
     return d
 
 
-def test_count_and_dstar_accepts_the_worked_answer(dims, capsys):
-    count, dstar = nb04.count_and_dstar(dims, 3, 0.3)
-    assert count == 6 and abs(dstar - 0.5) < 1e-4
-    for right in ((6, 0.5), [6, 0.52], (6.0, 1 / 2), nb04.count_and_dstar(dims, 3, 0.3)):
-        assert nb04.check_count_and_dstar(right, dims) is True
+def _values(d):
+    k = d[3].nearest(density=0.03)
+    W = d[3].W[k]
+    return float(3 / (W**2).sum()), float(feature_dimensionality(W[None])[0].mean())
+
+
+def test_fixture_is_what_the_tests_assume(dims):
+    dstar, mean_d = _values(dims)
+    assert dstar == pytest.approx(3 / (8 * 1.15**2), rel=1e-5)
+    assert 0.34 < mean_d < 0.40 and abs(mean_d - dstar) > 0.05
+    assert float(dimensions_per_feature(dims[3].W)[dims[3].nearest(density=1.0)]) == pytest.approx(1.0)
+
+
+def test_dstar_accepts_the_worked_answer(dims, capsys):
+    dstar, _ = _values(dims)
+    for right in (dstar, round(dstar, 3), dstar + 0.008, nb04.dstar_of(dims, 3, 0.03)):
+        assert nb04.check_dstar(right, dims) is True
     out = capsys.readouterr().out
-    assert "Correct" in out and "antipodal" in out
+    assert "Correct" in out and "more than one feature" in out  # norms 1.15 > 1 are explained
 
 
-@pytest.mark.parametrize(
-    "wrong", [(6, 0.6), (3, 0.5), (8, 0.375), (6,), 6, "6, 0.5", (6, None), (6.5, 0.5), (6, 0.5, 1)]
-)
-def test_count_and_dstar_rejects_wrong_answers(dims, wrong, capsys):
-    assert nb04.check_count_and_dstar(wrong, dims) is False
+@pytest.mark.parametrize("wrong, hint", [
+    (1.0, "sparsity"),                  # the model nearest density = 0.97, i.e. p = 1
+    (3 / 8, "counts squared norms"),    # m / count
+    (3 / (8 * 1.15**2) ** 0.5, "squared"),  # m / ||W||_F
+    (8 * 1.15**2 / 3, "Upside down"),
+    (0.1, "nearest(density=0.03)"),
+])
+def test_dstar_names_the_mistake(dims, wrong, hint, capsys):
+    assert nb04.check_dstar(wrong, dims) is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and hint in out
+
+
+@pytest.mark.parametrize("wrong", ["about 0.3", (0.29, 0.3), float("nan"), True])
+def test_dstar_rejects_non_numbers(dims, wrong, capsys):
+    assert nb04.check_dstar(wrong, dims) is False
     assert "Not yet" in capsys.readouterr().out
 
 
-def test_count_and_dstar_follows_the_sweep(dims):
-    k = dims[3].nearest(density=0.3)
+def test_dstar_follows_the_sweep(dims):
+    k = dims[3].nearest(density=0.03)
     saved = dims[3].model.W[k].clone()
     try:
-        _pairs(dims[3], k, 4)  # only 4 features
-        assert nb04.check_count_and_dstar((4, 0.75), dims) is True
-        assert nb04.check_count_and_dstar((6, 0.5), dims) is False
+        with torch.no_grad():
+            dims[3].model.W[k] = _antiprism(1.0)
+        assert nb04.check_dstar(3 / 8, dims) is True
+        assert nb04.check_dstar(3 / (8 * 1.15**2), dims) is False
     finally:
         with torch.no_grad():
             dims[3].model.W[k] = saved
 
 
-def test_tetrahedron(capsys):
-    assert nb04.check_tetrahedron(3 / 4) is True
-    assert nb04.check_tetrahedron(0.75) is True
-    for wrong in (0.5, 1, 2 / 3, 0.4, "3/4", float("nan"), True):
-        assert nb04.check_tetrahedron(wrong) is False
-    assert "Square" in capsys.readouterr().out
-
-
-def test_tetrahedron_constant_matches_the_metric():
-    W = torch.tensor([[1.0, 1, 1], [1, -1, -1], [-1, 1, -1], [-1, -1, 1]]) / 3**0.5
-    assert torch.allclose(feature_dimensionality(W)[0], torch.full((4,), nb04.TETRAHEDRON), atol=1e-5)
-
-
-def test_first_m_all(dims, capsys):
-    assert nb04.first_m_all(dims, 0.03) == 3
-    assert nb04.check_first_m_all(3, dims) is True
-    assert nb04.check_first_m_all(3.0, dims) is True
-    for wrong in (1, 2, 4, 8, 3.5, "three", [3]):
-        assert nb04.check_first_m_all(wrong, dims) is False
+def test_short_third(capsys):
+    assert nb04.check_short_third((4 / 9, 1 / 9)) is True
+    assert nb04.check_short_third([0.44, 0.11]) is True
+    assert "add up to 1" in capsys.readouterr().out
+    for wrong, hint in [((1 / 9, 4 / 9), "Swapped"), ((0.5, 1 / 9), "pair alone"), ((1 / 3, 1 / 12), "cosines"),
+                        ((4 / 9, 4 / 9), "normalise W_3"), ((4 / 9, 1 / 12), "own term"), ((0.8, 0.1), "For feature 1"),
+                        ((4 / 9, 0.5), "D_3 = ||W_3||^2")]:
+        assert nb04.check_short_third(wrong) is False
+        assert hint in capsys.readouterr().out
+    for wrong in (0.44, "0.44, 0.11", (0.44, None), (0.44, 0.11, 0)):
+        assert nb04.check_short_third(wrong) is False
     capsys.readouterr()
 
 
-def test_first_m_all_follows_the_sweep(dims):
-    k = dims[2].nearest(density=0.03)
-    saved = dims[2].model.W[k].clone()
-    try:
-        with torch.no_grad():
-            dims[2].model.W[k] = torch.nn.functional.normalize(torch.randn(8, 2), dim=1)  # all 8 in 2 dims
-        assert nb04.check_first_m_all(2, dims) is True
-        assert nb04.check_first_m_all(3, dims) is False
-    finally:
-        with torch.no_grad():
-            dims[2].model.W[k] = saved
+def test_short_third_matches_the_metric():
+    D = feature_dimensionality(torch.tensor([[[1.0], [-1.0], [0.5]]]))[0]
+    assert torch.allclose(D[[0, 2]], torch.tensor(nb04.SHORT_THIRD), atol=1e-6)
+    assert float(D.sum()) == pytest.approx(1.0) and float(D[1]) == pytest.approx(4 / 9)
 
 
-@pytest.mark.parametrize("check", ["count_and_dstar", "tetrahedron", "first_m_all"])
+def test_mean_dimensionality(dims, capsys):
+    dstar, mean_d = _values(dims)
+    assert nb04.mean_dimensionality(dims, 3, 0.03) == pytest.approx(mean_d)
+    assert nb04.check_mean_dimensionality(mean_d, dims) is True
+    assert nb04.check_mean_dimensionality(round(mean_d, 2), dims) is True
+    out = capsys.readouterr().out
+    assert "3/8" in out and "square antiprism" in out and "about m = 3" in out
+    for wrong, hint in [(dstar, "That is D*"), (8 * mean_d, "sum"), (0.9, "nearest(density=0.03)")]:
+        assert nb04.check_mean_dimensionality(wrong, dims) is False
+        assert hint in capsys.readouterr().out
+    capsys.readouterr()
+
+
+def test_mean_dimensionality_names_the_sparsity_slip(dims, capsys):
+    k = dims[3].nearest(density=1.0)  # what nearest(density=0.97) picks: three orthogonal features, mean D_i 1
+    assert nb04.mean_dimensionality(dims, 3, 0.97) == pytest.approx(1.0)
+    assert nb04.check_mean_dimensionality(1.0, dims) is False
+    assert "p = 1 - S" in capsys.readouterr().out
+    assert k == dims[3].nearest(density=0.97)
+
+
+def _right(W):
+    U = W / W.norm(dim=-1, keepdim=True)
+    return (W**2).sum(-1) / ((U @ W.transpose(-1, -2)) ** 2).sum(-1)
+
+
+def test_feature_dimensionality_accepts_right_answers(capsys):
+    assert nb04.check_feature_dimensionality(_right) is True
+    assert nb04.check_feature_dimensionality(feature_dimensionality) is True
+    assert "Correct" in capsys.readouterr().out
+
+
+def test_feature_dimensionality_names_mistakes(capsys):
+    def no_self(W):
+        U = W / W.norm(dim=-1, keepdim=True)
+        P = (U @ W.transpose(-1, -2)) ** 2
+        return (W**2).sum(-1) / (P * (1 - torch.eye(W.shape[1]))).sum(-1)
+
+    def upside_down(W):
+        return 1 / _right(W)
+
+    for fn, hint in [(no_self, "leaves out j = i"), (upside_down, "Upside down"), (lambda W: W.sum(), "shape")]:
+        assert nb04.check_feature_dimensionality(fn) is False
+        assert hint in capsys.readouterr().out
+
+
+def test_feature_dimensionality_stub_is_unanswered(capsys):
+    def my_feature_dimensionality(W):
+        ...  # the notebook's stub
+
+    assert nb04.check_feature_dimensionality(my_feature_dimensionality) is False
+    assert UNANSWERED in capsys.readouterr().out
+
+    def raises(W):
+        raise RuntimeError("boom")
+
+    assert nb04.check_feature_dimensionality(raises) is False
+    assert "boom" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("check", ["dstar", "short_third", "mean_dimensionality", "feature_dimensionality"])
 def test_placeholder_is_unanswered_not_an_error(check, dims, capsys):
     fn = getattr(nb04, f"check_{check}")
-    args = () if check == "tetrahedron" else (dims,)
+    args = (dims,) if check in ("dstar", "mean_dimensionality") else ()
     assert fn(..., *args) is False
     assert fn(None, *args) is False
-    assert UNANSWERED in capsys.readouterr().out
+    assert capsys.readouterr().out.count(UNANSWERED) == 2

@@ -11,103 +11,151 @@ from typing import Any
 
 import torch
 
-from ..metrics import dimensions_per_feature
-from . import as_number, as_whole, check_weight_measure, feedback, measure_test_weights, unanswered
+from ..geometry import FRACTIONS, nearest_fraction
+from ..metrics import dimensions_per_feature, feature_dimensionality, feature_norms, represented
+from . import as_number, check_weight_measure, feedback, measure_test_weights, unanswered
 
 __all__ = [
-    "check_count_and_dstar", "check_feature_dimensionality", "check_first_m_all", "check_tetrahedron",
-    "count_and_dstar", "first_m_all", "TETRAHEDRON",
+    "check_dstar", "check_feature_dimensionality", "check_mean_dimensionality", "check_short_third",
+    "dstar_of", "mean_dimensionality", "SHORT_THIRD",
 ]
 
 
-
-
-
-
-def count_and_dstar(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> tuple[int, float]:
-    """(features represented, D* = m / ||W||_F^2) of the model with n_hidden dimensions nearest `density`."""
+def _model(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> tuple[Any, int]:
     s = sweeps[n_hidden]
-    k = s.nearest(density=density)
-    return int(s.n_represented()[k]), float(dimensions_per_feature(s.W)[k])
+    return s, s.nearest(density=density)
 
 
-def check_count_and_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int = 3, sparsity: float = 0.7) -> bool:
-    """Exercise 1: at sparsity S, how many features does the m = n_hidden model represent, and what is its D*?
+def dstar_of(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> float:
+    """D* = m / ||W||_F^2 of the model with n_hidden dimensions nearest `density`."""
+    s, k = _model(sweeps, n_hidden, density)
+    return float(dimensions_per_feature(s.W)[k])
 
-    answer = (count, D*); D* is accepted within 0.05 of the sweep's value.
+
+def check_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int = 3, sparsity: float = 0.97) -> bool:
+    """Exercise 1: D* = m / ||W||_F^2 of the m = n_hidden model at sparsity S, computed from its weights.
+
+    Accepted within 0.01 of dimensions_per_feature; the usual slips (S used as the density, m / count,
+    m / ||W||_F, the ratio upside down) get their own hints.
     """
-    if unanswered(answer):
-        return False
-    try:
-        count, dstar = answer
-    except (TypeError, ValueError):
-        return feedback(False, "Write two numbers: answer = (count, D*).")
-    count, dstar = as_whole(count), as_number(dstar)
-    if count is None or dstar is None:
-        return feedback(False, "Write a whole number of features and a number for D*: answer = (count, D*).")
-    p = 1.0 - sparsity
-    right_count, right_dstar = count_and_dstar(sweeps, n_hidden, p)
-    ok_count, ok_dstar = count == right_count, abs(dstar - right_dstar) <= 0.05
-    if ok_count and ok_dstar:
-        per = n_hidden / right_count
-        return feedback(True, f"m = {n_hidden} at S = {sparsity:g} (p = {p:.3g}): {right_count} features, "
-                              f"D* = {right_dstar:.2f}, about m / count = {per:.2f} dimension per feature"
-                              f"{': antipodal pairs' if abs(per - 0.5) < 0.05 else ''}.")
-    if not ok_count:
-        return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g}. In the table of counts, read the row "
-                               f"m = {n_hidden}, column p = {p:.3g}.")
-    return feedback(False, f"The count is right. D* = m / ||W||_F^2: with {right_count} features of norm about 1, "
-                           f"||W||_F^2 is about {right_count}, so D* is about {n_hidden} / {right_count}.")
-
-
-TETRAHEDRON = 0.75
-
-
-def check_tetrahedron(answer: Any) -> bool:
-    """Exercise 2: D_i of one feature of a regular tetrahedron (4 unit vectors in 3-D, pairwise cosine -1/3): 3/4."""
     if unanswered(answer):
         return False
     value = as_number(answer)
     if value is None:
-        return feedback(False, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
-    if abs(value - TETRAHEDRON) <= 0.01:
-        return feedback(True, "D_i = 1 / (1 + 3 x (1/3)^2) = 1 / (4/3) = 3/4: four features share three "
-                              "dimensions equally.")
-    if abs(value - 1.0 / (1.0 + 3.0 / 3.0)) <= 0.01:
-        return feedback(False, "Square the cosines first: each of the 3 others adds (-1/3)^2 = 1/9, not 1/3.")
-    if abs(value - 1.0) <= 0.01:
-        return feedback(False, "D_i = 1 is a feature with a dimension to itself; here three others overlap it.")
-    return feedback(False, "D_i = ||W_i||^2 / sum_j (W^_i . W_j)^2 with j = i included: the feature itself "
-                           "contributes 1, and each of the 3 others contributes (-1/3)^2.")
+        return feedback(False, "Write one number: answer = D*, e.g. answer = 0.5.")
+    p = 1.0 - sparsity
+    s, k = _model(sweeps, n_hidden, p)
+    W = s.W[k]
+    frob2 = float((W**2).sum())
+    right = n_hidden / frob2
+    count = int(represented(W[None])[0].sum())
+    close = lambda x: abs(value - x) <= 0.01  # noqa: E731
+    if close(right):
+        norms = feature_norms(W[None])[0][represented(W[None])[0]]
+        why = ""
+        if count and float(norms.min()) > 1.03:
+            lo, hi = f"{float(norms.min()):.2f}", f"{float(norms.max()):.2f}"
+            span = f"about {lo}" if lo == hi else f"{lo} to {hi}"
+            why = (f" The {count} features have norms {span}: a norm above 1 counts for more than one feature "
+                   "in ||W||_F^2, so D* is below m / count.")
+        return feedback(True, f"{s.label(k)}: ||W||_F^2 = {frob2:.2f}, D* = {n_hidden} / {frob2:.2f} = {right:.3f}."
+                              + why)
+    if close(dstar_of(sweeps, n_hidden, sparsity)):
+        return feedback(False, f"That is the model nearest density {sparsity:g}. S = {sparsity:g} is the sparsity; "
+                               f"the density is p = 1 - S = {p:.3g}: k = dims[{n_hidden}].nearest(density={p:.3g}).")
+    if count and close(n_hidden / count):
+        return feedback(False, f"That is m / (features above 0.5) = {n_hidden} / {count}. D* divides by "
+                               "||W||_F^2 = (W**2).sum(), which counts squared norms, not features.")
+    if close(n_hidden / frob2**0.5):
+        return feedback(False, "The norm is squared: ||W||_F^2 = (W**2).sum(), not its square root.")
+    if close(frob2 / n_hidden):
+        return feedback(False, "Upside down: D* = m / ||W||_F^2, dimensions per feature.")
+    return feedback(False, f"k = dims[{n_hidden}].nearest(density={p:.3g}); W = dims[{n_hidden}].W[k]; "
+                           f"D* = {n_hidden} / (W**2).sum().")
 
 
-def first_m_all(sweeps: Mapping[int, Any], density: float) -> int | None:
-    """The smallest n_hidden whose model represents every feature at the setting nearest `density`."""
-    for m in sorted(sweeps):
-        s = sweeps[m]
-        if int(s.n_represented()[s.nearest(density=density)]) == s.model.n_features:
-            return m
-    return None
+SHORT_THIRD = (4 / 9, 1 / 9)  # m = 1: W_1 = 1, W_2 = -1, W_3 = 1/2: D_1 = D_2 = 1 / (1 + 1 + 1/4), D_3 = (1/4) / (9/4)
 
 
-def check_first_m_all(answer: Any, sweeps: Mapping[int, Any], sparsity: float = 0.97) -> bool:
-    """Exercise 3: the smallest m that represents all features at sparsity S (read from the sweeps)."""
+def check_short_third(answer: Any) -> bool:
+    """Exercise 3: one hidden dimension, an antipodal pair W_1 = 1, W_2 = -1 and a short W_3 = 1/2:
+    (D_1, D_3) = (4/9, 1/9)."""
     if unanswered(answer):
         return False
-    value = as_whole(answer)
+    try:
+        d1, d3 = answer
+    except (TypeError, ValueError):
+        return feedback(False, "Write two numbers: answer = (D_1, D_3).")
+    d1, d3 = as_number(d1), as_number(d3)
+    if d1 is None or d3 is None:
+        return feedback(False, "Write two numbers: answer = (D_1, D_3), e.g. (0.5, 0.5).")
+    ok1, ok3 = abs(d1 - SHORT_THIRD[0]) <= 0.01, abs(d3 - SHORT_THIRD[1]) <= 0.01
+    if ok1 and ok3:
+        return feedback(True, "D_1 = D_2 = 1 / (1 + 1 + (1/2)^2) = 4/9 and D_3 = (1/4) / (1 + 1 + 1/4) = 1/9: the "
+                              "three add up to 1 = m. D* = 1 / ||W||_F^2 = 1 / 2.25 = 4/9 too: the short feature "
+                              "pulls the pair below 1/2, as for m = 1 in section 3.")
+    if abs(d1 - SHORT_THIRD[1]) <= 0.01 and abs(d3 - SHORT_THIRD[0]) <= 0.01:
+        return feedback(False, "Swapped: answer = (D_1, D_3), and feature 1 (norm 1) has the larger share.")
+    if not ok1:
+        if abs(d1 - 0.5) <= 0.01:
+            return feedback(False, "D_1 = 1/2 is the pair alone. The short feature lies on the same axis: it adds "
+                                   "(W^_1 . W_3)^2 = (1/2)^2 to feature 1's sum.")
+        if abs(d1 - 1 / 3) <= 0.01:
+            return feedback(False, "You used cosines (W^_i . W^_j)^2: the paper's denominator is "
+                                   "sum_j (W^_i . W_j)^2, with only W_i normalised, so a short W_j adds little.")
+        return feedback(False, "For feature 1 (W^_1 = 1): (W^_1 . W_j)^2 is 1 for itself, 1 for W_2 = -1 and 1/4 for "
+                               "W_3 = 1/2. D_1 = ||W_1||^2 / that sum.")
+    if abs(d3 - 4 / 9) <= 0.01:
+        return feedback(False, "D_1 is right. For feature 3, normalise W_3 first (W^_3 = 1): (W^_3 . W_1)^2 = 1, "
+                               "not (W_3 . W_1)^2 = 1/4.")
+    if abs(d3 - 1 / 12) <= 0.01:
+        return feedback(False, "D_1 is right. For feature 3 you used cosines: its own term is "
+                               "(W^_3 . W_3)^2 = ||W_3||^2 = 1/4, not 1.")
+    return feedback(False, "D_1 is right. D_3 = ||W_3||^2 / sum_j (W^_3 . W_j)^2, with W^_3 = 1: the terms are "
+                           "1 (W_1), 1 (W_2) and 1/4 (itself).")
+
+
+def mean_dimensionality(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> float:
+    """Mean D_i over the represented features (||W_i|| > 0.5) of the model nearest `density`."""
+    s, k = _model(sweeps, n_hidden, density)
+    kept = represented(s.W[k][None])[0]
+    return float(feature_dimensionality(s.W[k][None])[0][kept].mean()) if kept.any() else 0.0
+
+
+def check_mean_dimensionality(answer: Any, sweeps: Mapping[int, Any], n_hidden: int = 3,
+                              sparsity: float = 0.97) -> bool:
+    """Exercise 4: the mean D_i of the represented features of the m = n_hidden model at sparsity S."""
+    if unanswered(answer):
+        return False
+    value = as_number(answer)
     if value is None:
-        return feedback(False, "Write a whole number of hidden dimensions, e.g. answer = 5.")
+        return feedback(False, "Write one number: answer = the mean D_i, e.g. answer = 0.5.")
     p = 1.0 - sparsity
-    right = first_m_all(sweeps, p)
-    n = next(iter(sweeps.values())).model.n_features
-    if right is not None and value == right:
-        return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}), m = {right} is the first width that holds all "
-                              f"{n} features: {n / right:.3g} features per dimension.")
-    if value == n:
-        return feedback(False, f"m = {n} gives every feature its own dimension, but sparse features need far "
-                               "fewer. Look down the table's column for this density.")
-    return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g}: go down that column of the table of counts "
-                           f"to the first m with all {n} features.")
+    s, k = _model(sweeps, n_hidden, p)
+    W = s.W[k][None]
+    kept = represented(W)[0]
+    D = feature_dimensionality(W)[0]
+    right = mean_dimensionality(sweeps, n_hidden, p)
+    close = lambda x: abs(value - x) <= 0.01  # noqa: E731
+    if close(right):
+        index, dist = nearest_fraction(torch.tensor([right]))
+        _, label, name = FRACTIONS[int(index[0])]
+        shape = (f"within {float(dist[0]):.2f} of {label}, the {name}" if float(dist[0]) <= 0.02
+                 else f"not on a fraction line (nearest {label}, the {name})")
+        dstar = float(dimensions_per_feature(W)[0])
+        return feedback(True, f"{s.label(k)}: {int(kept.sum())} features, mean D_i = {right:.3f}, {shape}. "
+                              f"Summed over all features D_i gives {float(D.sum()):.2f}, about m = {n_hidden}, "
+                              f"while D* = {dstar:.2f}: D_i normalises each W_i, D* counts squared norms.")
+    if close(dstar_of(sweeps, n_hidden, p)):
+        return feedback(False, "That is D* = m / ||W||_F^2 (exercise 1). The question asks for the mean of the "
+                               "per-feature D_i over the represented features.")
+    if close(float(D.sum())) or close(float(D[kept].sum())):
+        return feedback(False, "That is the sum of the D_i (about m); the question asks for their mean.")
+    if close(mean_dimensionality(sweeps, n_hidden, sparsity)):
+        return feedback(False, f"S = {sparsity:g} is the sparsity; the density is p = 1 - S = {p:.3g}.")
+    return feedback(False, f"k = dims[{n_hidden}].nearest(density={p:.3g}); W = dims[{n_hidden}].W[k]; take "
+                           "D_i of every feature (your function, or feature_dimensionality) and average over "
+                           "the features with ||W_i|| > 0.5.")
 
 
 # ------------------------------------------------------------------------------ build it yourself: the measure

@@ -9,16 +9,20 @@ from __future__ import annotations
 from typing import Any
 
 from ..geometry import tegum_factors
-from ..metrics import feature_dimensionality
+from ..metrics import REPRESENTED_THRESHOLD, feature_dimensionality, feature_norms
 from . import as_number, as_whole, feedback, unanswered
 
 __all__ = [
-    "check_factor_count", "check_octahedron", "check_sum_dimensionality", "count_factors", "sum_dimensionality"
+    "check_cube", "check_largest_factor", "check_represented_dimensionality", "count_factors",
+    "largest_factor", "represented_dimensionality", "sum_dimensionality", "CUBE",
 ]
 
+CUBE = (3 / 8, 1)  # 8 unit vectors (+-1, +-1, +-1) / sqrt(3): each D_i, and the number of tegum factors
 
-def check_octahedron(answer: Any) -> bool:
-    """Exercise 1: 6 unit vectors +-e1, +-e2, +-e3 (an octahedron): each D_i, and how many tegum factors? (1/2, 3)."""
+
+def check_cube(answer: Any) -> bool:
+    """Exercise 1: 8 unit vectors at the corners of a cube, (+-1, +-1, +-1) / sqrt(3): each D_i, and how many
+    tegum factors (edges where |W_i . W_j| > 0.2)?  (3/8, 1)."""
     if unanswered(answer):
         return False
     try:
@@ -28,19 +32,28 @@ def check_octahedron(answer: Any) -> bool:
     d, factors = as_number(d), as_whole(factors)
     if d is None or factors is None:
         return feedback(False, "Write a number for D_i and a whole number of factors: answer = (D_i, factors).")
-    ok_d, ok_f = abs(d - 0.5) <= 0.01, factors == 3
+    ok_d, ok_f = abs(d - CUBE[0]) <= 0.01, factors == CUBE[1]
     if ok_d and ok_f:
-        return feedback(True, "Each vertex overlaps only its antipode: D_i = 1 / (1 + (-1)^2) = 1/2. The other four "
-                              "are orthogonal, so the graph falls apart into 3 antipodal pairs: the octahedron is "
-                              "the tegum product of three pairs, and it is also the Thomson solution for 6 points.")
+        return feedback(True, "Each corner overlaps its antipode (-1), 3 neighbours (+1/3) and 3 others (-1/3): "
+                              "D_i = 1 / (1 + 1 + 6 x 1/9) = 3/8, and every |W_i . W_j| is above 0.2, so the graph "
+                              "is one factor. The same D_i as the square antiprism: 8 unit vectors spread evenly "
+                              "over 3 dimensions get 3/8 whatever their shape, so D_i cannot tell the two apart; the "
+                              "Thomson energy can (section 5: the cube's is higher).")
     if not ok_d:
-        if abs(d - 1.0) <= 0.01:
-            return feedback(False, "D_i = 1 is a feature with a dimension to itself, but +e1 shares its axis "
-                                   "with -e1: (W^_i . W_j)^2 = 1 for that pair.")
-        return feedback(False, "For +e1: the dot products with the other vertices are -1 (with -e1) and 0 (the "
-                               "other four). Square them, add 1 for the feature itself, and take 1 / that.")
+        if abs(d - 0.5) <= 0.01:
+            return feedback(False, "Not only the antipode: each corner also has 6 others at cosine +-1/3. Add "
+                                   "their (1/3)^2 = 1/9 each to the sum.")
+        if abs(d - 0.6) <= 0.01:
+            return feedback(False, "The sum leaves out j = i: the feature itself adds ||W_i||^2 = 1.")
+        if abs(d - 0.25) <= 0.01:
+            return feedback(False, "Square the dot products: (-1/3)^2 = 1/9, not 1/3.")
+        return feedback(False, "For one corner, the dot products with the other 7 are -1 (its antipode), +1/3 (3 "
+                               "neighbours) and -1/3 (3 more). D_i = 1 / (1 + the sum of their squares).")
+    if factors == 4:
+        return feedback(False, "D_i is right. Not 4 antipodal pairs: an edge joins every pair with |W_i . W_j| > 0.2, "
+                               "and 1/3 > 0.2, so the neighbours are joined too.")
     return feedback(False, "D_i is right. Factors are the connected pieces of the graph with an edge wherever "
-                           "W_i . W_j is not 0: which vertices does +e1 connect to?")
+                           "|W_i . W_j| > 0.2: which corners does one corner connect to?")
 
 
 def count_factors(sweep: Any, density: float, size: int) -> int:
@@ -49,22 +62,32 @@ def count_factors(sweep: Any, density: float, size: int) -> int:
     return sum(len(f) == size for f in tegum_factors(sweep.W[k]))
 
 
-def check_factor_count(answer: Any, sweep: Any, density: float = 0.2, size: int = 5) -> bool:
-    """Exercise 2: how many pentagons (tegum factors of 5 features) in the model nearest `density`?"""
+def largest_factor(sweep: Any, density: float) -> int:
+    """The number of features in the largest tegum factor of the model nearest `density` (0 if none)."""
+    k = sweep.nearest(density=density)
+    return max((len(f) for f in tegum_factors(sweep.W[k])), default=0)
+
+
+def check_largest_factor(answer: Any, sweep: Any, density: float = 0.18) -> bool:
+    """Exercise 2: how many features has the largest tegum factor of the model nearest `density`?"""
     if unanswered(answer):
         return False
     value = as_whole(answer)
     if value is None:
-        return feedback(False, "Write a whole number, e.g. answer = 3.")
+        return feedback(False, "Write a whole number of features, e.g. answer = 5.")
     k = sweep.nearest(density=density)
-    right = count_factors(sweep, density, size)
+    factors = tegum_factors(sweep.W[k])
+    right = largest_factor(sweep, density)
     if value == right:
-        return feedback(True, f"{sweep.label(k)}: {right} factors of {size} features. Their D_i sit at 2/5 only if "
-                              "they are regular pentagons: check with feature_dimensionality.")
-    if value == right * size and right:
-        return feedback(False, f"That counts features; the question asks for factors ({size} features each).")
-    return feedback(False, f"Take the model k = sweep.nearest(density={density}), then "
-                           f"[len(f) for f in tegum_factors(sweep.W[k])] and count the {size}s.")
+        return feedback(True, f"{sweep.label(k)}: the largest of its {len(factors)} factors has {right} features, "
+                              "far more than any small polytope: sparser, the features crowd into large, "
+                              "irregular factors, and their D_i leave the fraction lines.")
+    if value == len(factors):
+        return feedback(False, "That counts the factors; the question asks for the size of the largest one.")
+    if value in {len(f) for f in factors}:
+        return feedback(False, "There is such a factor, but not the largest. (The explorer's title lists the most "
+                               "frequent kinds first and puts the rest in 'and ... more'.) Take the max.")
+    return feedback(False, f"k = geo.nearest(density={density}); max(len(f) for f in tegum_factors(geo.W[k])).")
 
 
 def sum_dimensionality(sweep: Any, density: float) -> float:
@@ -73,19 +96,37 @@ def sum_dimensionality(sweep: Any, density: float) -> float:
     return float(feature_dimensionality(sweep.W[k]).sum())
 
 
-def check_sum_dimensionality(answer: Any, sweep: Any, density: float = 0.3) -> bool:
-    """Exercise 3: the sum of all D_i of the model nearest `density` (the paper: about m when packed efficiently)."""
+def represented_dimensionality(sweep: Any, density: float) -> float:
+    """sum_i D_i over the represented features (||W_i|| > 0.5) of the model nearest `density`."""
+    k = sweep.nearest(density=density)
+    kept = feature_norms(sweep.W[k])[0] > REPRESENTED_THRESHOLD
+    return float(feature_dimensionality(sweep.W[k])[0][kept].sum())
+
+
+def check_represented_dimensionality(answer: Any, sweep: Any, density: float = 0.53) -> bool:
+    """Exercise 3: how much of the m dimensions the represented features take, sum_i D_i over ||W_i|| > 0.5,
+    in the model nearest `density` (in the transition it is well below m)."""
     if unanswered(answer):
         return False
     value = as_number(answer)
     if value is None:
         return feedback(False, "Write a number, e.g. answer = 12.5.")
-    right = sum_dimensionality(sweep, density)
+    k = sweep.nearest(density=density)
+    kept = feature_norms(sweep.W[k])[0] > REPRESENTED_THRESHOLD
+    n_kept = int(kept.sum())
+    right = represented_dimensionality(sweep, density)
+    total = sum_dimensionality(sweep, density)
     m = sweep.model.n_hidden
-    if abs(value - right) <= 0.05 * right:
-        return feedback(True, f"sum_i D_i = {right:.3g}, about m = {m}: the hidden dimensions, shared out. "
-                              f"Antipodal pairs: {2 * m} features x 1/2 = {m}.")
-    if abs(value - right / sweep.model.n_features) <= 0.01:
-        return feedback(False, "That is the mean; the question asks for the sum over all features.")
-    return feedback(False, f"k = sweep.nearest(density={density}); feature_dimensionality(sweep.W[k]).sum(). "
-                           "Features that are not learned add about 0.")
+    if abs(value - right) <= max(0.03 * right, 0.05):
+        return feedback(True, f"{sweep.label(k)}: the {n_kept} represented features take {right:.3g} of the {m} "
+                              f"dimensions; all {sweep.model.n_features} features together take {total:.3g}. The "
+                              f"other {total - right:.2g} belong to features still on their way, below the cut.")
+    if abs(value - total) <= 0.03 * total:
+        return feedback(False, "That is the sum over all features (about m). Sum only over the represented ones: "
+                               "D[kept].sum() with kept = feature_norms(W)[0] > 0.5.")
+    if n_kept and abs(value - right / n_kept) <= 0.01:
+        return feedback(False, "That is the mean; the question asks for the sum over the represented features.")
+    if value == n_kept:
+        return feedback(False, f"That counts the represented features ({n_kept}); sum their D_i instead.")
+    return feedback(False, f"k = geo.nearest(density={density}); D = feature_dimensionality(geo.W[k])[0]; "
+                           "kept = feature_norms(geo.W[k])[0] > 0.5; then D[kept].sum().")

@@ -8,10 +8,12 @@ from collections.abc import Mapping, Sequence
 import math
 from typing import Any
 
+from matplotlib import patheffects
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 import matplotlib.pyplot as plt
+from mpl_toolkits.mplot3d import proj3d
 import numpy as np
 import torch
 
@@ -231,7 +233,78 @@ def plot_polytopes_3d(models: Mapping[str, Any],
             plot_embeddings_3d(w, ax=ax, title=name if r == 0 else f"{name}, turned", elev=elev, azim=azim)
             if edges:
                 _polytope_edges(ax, w[w.norm(dim=1) > REPRESENTED_THRESHOLD].numpy())
+            _spread_labels(ax, w.numpy(), elev, azim)
     return fig
+
+
+def _spread_labels(ax: Axes, w: np.ndarray, elev: float, azim: float) -> None:
+    """Move the feature-number labels of plot_embeddings_3d off each other, the feature lines and the edges.
+
+    Each label goes to the free spot nearest its tip (preferring outward), searched in the screen plane of
+    the view (elev, azim): 4 distances x 16 directions, greedily, label after label, scored on the axes' own
+    projection.  The labels get a white halo, so a line that still passes behind one does not hide it.
+    w: [n_features, 3], all features (short ones are lines too).
+    """
+    labels = [t for t in ax.texts if t.get_text().isdigit() and int(t.get_text()) < len(w)]
+    if not labels:
+        return
+    e, a = math.radians(elev), math.radians(azim)
+    right = np.array([-math.sin(a), math.cos(a), 0.0])  # the screen's x and y directions in data coordinates
+    up = np.array([-math.sin(e) * math.cos(a), -math.sin(e) * math.sin(a), math.cos(e)])
+    M = ax.get_proj()
+
+    def project(points: np.ndarray) -> np.ndarray:
+        """[k, 3] data points -> [k, 2] positions on the axes' projection plane."""
+        x, y, _ = proj3d.proj_transform(points[:, 0], points[:, 1], points[:, 2], M)
+        return np.stack([x, y], 1)
+
+    unit = float(np.linalg.norm(project(right[None, :]) - project(np.zeros((1, 3)))))  # one data unit there
+
+    def screen(points: np.ndarray) -> np.ndarray:
+        """Projected positions in data units (at the origin's depth), so that sizes below read as data units."""
+        return project(points) / unit
+
+    origin = screen(np.zeros((1, 3)))[0]
+    tips = screen(w)
+    kept = np.linalg.norm(w, axis=1) > REPRESENTED_THRESHOLD
+    u = w[kept] / np.linalg.norm(w[kept], axis=1, keepdims=True)
+    angle = np.arccos(np.clip(u @ u.T, -1.0, 1.0))
+    i_e, j_e = np.triu_indices(len(u), 1)
+    close = angle[i_e, j_e] <= angle[i_e, j_e].min() * 1.2 if len(u) >= 3 else np.zeros(0, bool)
+    kept_tips = tips[kept]
+    # sizes in data units, for the 2.6-inch panels of plot_polytopes_3d (1 unit is about 0.5 inch there, a
+    # label about 0.15 x 0.17): room kept free around feature lines and edges, tip markers, other labels
+    segments = [(origin, tips[j], 0.14) for j in range(len(w))]  # feature lines
+    segments += [(kept_tips[i], kept_tips[j], 0.08) for i, j in zip(i_e[close], j_e[close])]  # polytope edges
+    theta = np.linspace(0.0, 2 * np.pi, 16, endpoint=False)
+    step = np.stack([np.cos(theta), np.sin(theta)], 1)
+    radii = (0.18, 0.26, 0.36, 0.48, 0.6)
+    cand_dir, cand_r = np.tile(step, (len(radii), 1)), np.repeat(radii, len(step))
+
+    def seg_dist(c: np.ndarray, p: np.ndarray, q: np.ndarray) -> np.ndarray:
+        """Distance of points c [k, 2] from the segment p -> q."""
+        d = q - p
+        t = np.clip(((c - p) @ d) / max(float(d @ d), 1e-12), 0.0, 1.0)
+        return np.linalg.norm(c - p - t[:, None] * d, axis=1)
+
+    placed: list[np.ndarray] = []
+    for text in labels:
+        i = int(text.get_text())
+        pos3 = w[i][None, :] + (cand_r[:, None] * cand_dir) @ np.stack([right, up])  # [64, 3] candidates
+        c = screen(pos3)
+        out = tips[i] - origin
+        out = out / max(float(np.linalg.norm(out)), 1e-9)
+        cost = 0.5 * cand_r + 0.15 * (1.0 - cand_dir @ out)  # near its tip, outward
+        for q in placed:  # other labels: centres at least 0.24 apart
+            cost += 10.0 * np.maximum(0.0, 0.24 - np.linalg.norm(c - q, axis=1))
+        for p, q, room in segments:
+            cost += 10.0 * np.maximum(0.0, room - seg_dist(c, p, q))
+        cost += 10.0 * np.maximum(0.0, 0.14 - np.linalg.norm(c[:, None] - tips[None], axis=2)).sum(1)  # markers
+        best = int(np.argmin(cost))
+        placed.append(c[best])
+        text.set_position_3d(pos3[best])
+        text.set_verticalalignment("center")
+        text.set_path_effects([patheffects.withStroke(linewidth=2.5, foreground="white")])
 
 
 def _polytope_edges(ax: Axes, w: np.ndarray, ratio: float = 1.2) -> None:
