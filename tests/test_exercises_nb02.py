@@ -75,18 +75,13 @@ def test_own_dimension(sweep, capsys):
     capsys.readouterr()
 
 
-def test_own_dimension_follows_the_sweep(sweep, capsys):
+def test_own_dimension_follows_the_sweep(sweep, capsys, edit_row):
     k = sweep.nearest(density=0.3)
-    saved = sweep.model.W[k].clone()
-    try:
-        with torch.no_grad():
-            sweep.model.W[k, 2, 3] = 0.8  # feature 2 now overlaps the 3/4 pair
+    with edit_row(sweep.model.W, k) as W:
+        W[2, 3] = 0.8  # feature 2 now overlaps the 3/4 pair
         assert nb02.own_dimension(sweep, 0.3) == {0, 1}
         assert nb02.check_own_dimension([0, 1], sweep) is True
         assert nb02.check_own_dimension([0, 1, 2], sweep) is False
-    finally:
-        with torch.no_grad():
-            sweep.model.W[k] = saved
     capsys.readouterr()
 
 

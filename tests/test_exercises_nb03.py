@@ -63,17 +63,12 @@ def test_unbiased_features(grid, capsys):
     capsys.readouterr()
 
 
-def test_unbiased_features_follow_the_sweep(grid, capsys):
+def test_unbiased_features_follow_the_sweep(grid, capsys, edit_row):
     k = grid.nearest(density=0.0251, importance_decay=0.7)
-    saved = grid.model.b[k].clone()
-    try:
-        with torch.no_grad():
-            grid.model.b[k, 0] = -0.2
+    with edit_row(grid.model.b, k) as b:
+        b[0] = -0.2
         assert nb03.check_unbiased_features([1], grid) is True
         assert nb03.check_unbiased_features([0, 1], grid) is False
-    finally:
-        with torch.no_grad():
-            grid.model.b[k] = saved
     capsys.readouterr()
 
 
@@ -90,17 +85,12 @@ def test_linear_frobenius(lin, capsys):
     capsys.readouterr()
 
 
-def test_linear_frobenius_follows_the_sweep(lin, capsys):
+def test_linear_frobenius_follows_the_sweep(lin, capsys, edit_row):
     k = lin.nearest(density=0.01)
-    saved = lin.model.W[k].clone()
-    try:
-        with torch.no_grad():
-            lin.model.W[k, 3, 0] = 1.0
+    with edit_row(lin.model.W, k) as W:
+        W[3, 0] = 1.0
         assert nb03.check_linear_frobenius(4.0, lin) is True
         assert nb03.check_linear_frobenius(3.0, lin) is False
-    finally:
-        with torch.no_grad():
-            lin.model.W[k] = saved
     capsys.readouterr()
 
 

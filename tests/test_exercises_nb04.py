@@ -79,17 +79,12 @@ def test_dstar_rejects_non_numbers(dims, wrong, capsys):
     assert "Not yet" in capsys.readouterr().out
 
 
-def test_dstar_follows_the_sweep(dims):
+def test_dstar_follows_the_sweep(dims, edit_row):
     k = dims[3].nearest(density=0.03)
-    saved = dims[3].model.W[k].clone()
-    try:
-        with torch.no_grad():
-            dims[3].model.W[k] = _antiprism(1.0)
+    with edit_row(dims[3].model.W, k) as W:
+        W.copy_(_antiprism(1.0))
         assert nb04.check_dstar(3 / 8, dims) is True
         assert nb04.check_dstar(3 / (8 * 1.15**2), dims) is False
-    finally:
-        with torch.no_grad():
-            dims[3].model.W[k] = saved
 
 
 def test_short_third(capsys):

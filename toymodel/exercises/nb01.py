@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..metrics import represented
-from . import as_feature_set, as_number, call_learner, feedback, learner_tensor, unanswered
+from . import as_feature_set, as_number, call_learner, feedback, learner_tensor, read_answer, unanswered
 
 __all__ = [
     "check_density_sparsity", "check_feature_angle", "check_forward", "check_generate_batch", "check_linear_kept",
@@ -42,11 +42,9 @@ def check_density_sparsity(answer: Any) -> bool:
 def check_feature_angle(answer: Any, sweep: Any, i: int = 0, j: int = 1) -> bool:
     """Exercise 2: the angle in degrees between W_i and W_j (default features 0 and 1) of the sweep's sparsest
     model, computed from the sweep: arccos of the cosine, in [0, 180]."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number, "Write a number of degrees, e.g. answer = 45.")
     if value is None:
-        return feedback(False, "Write a number of degrees, e.g. answer = 45.")
+        return False
     w = sweep.W[int(sweep.density.argmin())].double()
     cos = float(w[i] @ w[j] / (w[i].norm() * w[j].norm()))
     right = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
@@ -75,11 +73,9 @@ def check_linear_kept(answer: Any, sweep: Any) -> bool:
     answer: a list (or set) of feature indices; sweep: the linear model's Sweep.  The right
     answer is computed from the sweep (||W_i|| > 0.5 at the smallest density).
     """
-    if unanswered(answer):
-        return False
-    chosen = as_feature_set(answer)
+    chosen = read_answer(answer, as_feature_set, "Write a list of feature indices, e.g. answer = [3, 4].")
     if chosen is None:
-        return feedback(False, "Write a list of feature indices, e.g. answer = [3, 4].")
+        return False
     k = int(sweep.density.argmin())
     right = {int(i) for i in represented(sweep.W)[k].nonzero().flatten()}
     if chosen == right:

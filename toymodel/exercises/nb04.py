@@ -13,7 +13,7 @@ import torch
 
 from ..geometry import FRACTIONS, nearest_fraction
 from ..metrics import dimensions_per_feature, feature_dimensionality, feature_norms, represented
-from . import as_number, check_weight_measure, feedback, measure_test_weights, unanswered
+from . import as_number, check_weight_measure, feedback, judge_number, measure_test_weights, read_answer, read_pair
 
 __all__ = [
     "check_dstar", "check_feature_dimensionality", "check_mean_dimensionality", "check_short_third",
@@ -38,11 +38,9 @@ def check_dstar(answer: Any, sweeps: Mapping[int, Any], n_hidden: int = 3, spars
     Accepted within 0.01 of dimensions_per_feature; the usual slips (S used as the density, m / count,
     m / ||W||_F, the ratio upside down) get their own hints.
     """
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number, "Write one number: answer = D*, e.g. answer = 0.5.")
     if value is None:
-        return feedback(False, "Write one number: answer = D*, e.g. answer = 0.5.")
+        return False
     p = 1.0 - sparsity
     s, k = _model(sweeps, n_hidden, p)
     W = s.W[k]
@@ -80,15 +78,10 @@ SHORT_THIRD = (4 / 9, 1 / 9)  # m = 1: W_1 = 1, W_2 = -1, W_3 = 1/2: D_1 = D_2 =
 def check_short_third(answer: Any) -> bool:
     """Exercise 3: one hidden dimension, an antipodal pair W_1 = 1, W_2 = -1 and a short W_3 = 1/2:
     (D_1, D_3) = (4/9, 1/9)."""
-    if unanswered(answer):
+    pair = read_pair(answer, (as_number, as_number), "Write two numbers: answer = (D_1, D_3), e.g. (0.5, 0.5).")
+    if pair is None:
         return False
-    try:
-        d1, d3 = answer
-    except (TypeError, ValueError):
-        return feedback(False, "Write two numbers: answer = (D_1, D_3).")
-    d1, d3 = as_number(d1), as_number(d3)
-    if d1 is None or d3 is None:
-        return feedback(False, "Write two numbers: answer = (D_1, D_3), e.g. (0.5, 0.5).")
+    d1, d3 = pair
     ok1, ok3 = abs(d1 - SHORT_THIRD[0]) <= 0.01, abs(d3 - SHORT_THIRD[1]) <= 0.01
     if ok1 and ok3:
         return feedback(True, "D_1 = D_2 = 1 / (1 + 1 + (1/2)^2) = 4/9 and D_3 = (1/4) / (1 + 1 + 1/4) = 1/9: the "
@@ -96,23 +89,21 @@ def check_short_third(answer: Any) -> bool:
                               "pulls the pair below 1/2, as for m = 1 in section 3.")
     if abs(d1 - SHORT_THIRD[1]) <= 0.01 and abs(d3 - SHORT_THIRD[0]) <= 0.01:
         return feedback(False, "Swapped: answer = (D_1, D_3), and feature 1 (norm 1) has the larger share.")
-    if not ok1:
-        if abs(d1 - 0.5) <= 0.01:
-            return feedback(False, "D_1 = 1/2 is the pair alone. The short feature lies on the same axis: it adds "
-                                   "(W^_1 . W_3)^2 = (1/2)^2 to feature 1's sum.")
-        if abs(d1 - 1 / 3) <= 0.01:
-            return feedback(False, "You used cosines (W^_i . W^_j)^2: the paper's denominator is "
-                                   "sum_j (W^_i . W_j)^2, with only W_i normalised, so a short W_j adds little.")
-        return feedback(False, "For feature 1 (W^_1 = 1): (W^_1 . W_j)^2 is 1 for itself, 1 for W_2 = -1 and 1/4 for "
-                               "W_3 = 1/2. D_1 = ||W_1||^2 / that sum.")
-    if abs(d3 - 4 / 9) <= 0.01:
-        return feedback(False, "D_1 is right. For feature 3, normalise W_3 first (W^_3 = 1): (W^_3 . W_1)^2 = 1, "
-                               "not (W_3 . W_1)^2 = 1/4.")
-    if abs(d3 - 1 / 12) <= 0.01:
-        return feedback(False, "D_1 is right. For feature 3 you used cosines: its own term is "
-                               "(W^_3 . W_3)^2 = ||W_3||^2 = 1/4, not 1.")
-    return feedback(False, "D_1 is right. D_3 = ||W_3||^2 / sum_j (W^_3 . W_j)^2, with W^_3 = 1: the terms are "
-                           "1 (W_1), 1 (W_2) and 1/4 (itself).")
+    if not ok1:  # judged against the known slips only: d1 is not the right value
+        return judge_number(d1, SHORT_THIRD[0], 0.01, "", [
+            (0.5, "D_1 = 1/2 is the pair alone. The short feature lies on the same axis: it adds "
+                  "(W^_1 . W_3)^2 = (1/2)^2 to feature 1's sum."),
+            (1 / 3, "You used cosines (W^_i . W^_j)^2: the paper's denominator is sum_j (W^_i . W_j)^2, with only "
+                    "W_i normalised, so a short W_j adds little."),
+        ], "For feature 1 (W^_1 = 1): (W^_1 . W_j)^2 is 1 for itself, 1 for W_2 = -1 and 1/4 for W_3 = 1/2. "
+           "D_1 = ||W_1||^2 / that sum.")
+    return judge_number(d3, SHORT_THIRD[1], 0.01, "", [
+        (4 / 9, "D_1 is right. For feature 3, normalise W_3 first (W^_3 = 1): (W^_3 . W_1)^2 = 1, "
+                "not (W_3 . W_1)^2 = 1/4."),
+        (1 / 12, "D_1 is right. For feature 3 you used cosines: its own term is (W^_3 . W_3)^2 = ||W_3||^2 = 1/4, "
+                 "not 1."),
+    ], "D_1 is right. D_3 = ||W_3||^2 / sum_j (W^_3 . W_j)^2, with W^_3 = 1: the terms are 1 (W_1), 1 (W_2) and "
+       "1/4 (itself).")
 
 
 def mean_dimensionality(sweeps: Mapping[int, Any], n_hidden: int, density: float) -> float:
@@ -125,11 +116,9 @@ def mean_dimensionality(sweeps: Mapping[int, Any], n_hidden: int, density: float
 def check_mean_dimensionality(answer: Any, sweeps: Mapping[int, Any], n_hidden: int = 3,
                               sparsity: float = 0.97) -> bool:
     """Exercise 4: the mean D_i of the represented features of the m = n_hidden model at sparsity S."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number, "Write one number: answer = the mean D_i, e.g. answer = 0.5.")
     if value is None:
-        return feedback(False, "Write one number: answer = the mean D_i, e.g. answer = 0.5.")
+        return False
     p = 1.0 - sparsity
     s, k = _model(sweeps, n_hidden, p)
     W = s.W[k][None]

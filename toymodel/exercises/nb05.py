@@ -12,10 +12,10 @@ import numpy as np
 import torch
 
 from ..phase import candidate_losses, theoretical_candidate
-from . import UNANSWERED, as_feature_set, as_number, call_learner, feedback, unanswered
+from . import UNANSWERED, as_feature_set, as_number, call_learner, feedback, read_answer, unanswered
 
 __all__ = [
-    "antipodal_loss_value", "check_A", "check_antipodal_loss", "check_boundary", "check_parallel_loss",
+    "antipodal_loss_value", "check_A", "check_boundary", "check_parallel_loss",
     "check_shared_pair", "check_V", "CHECK_DENSITIES", "P_STAR_R1", "parallel_loss_value", "shared_pair",
 ]
 
@@ -23,32 +23,6 @@ __all__ = [
 def antipodal_loss_value(r: float = 2.0, p: float = 0.2) -> float:
     """The closed-form loss of W = [1, -1], b = 0 (2 -> 1): (1 + r) p^2 / 12."""
     return float(candidate_losses(2, r, p)[2])
-
-
-def check_antipodal_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
-    """Exercise 1: the expected loss of the antipodal solution W = [1, -1] at importance ratio r and density p."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
-    if value is None:
-        return feedback(False, "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2**2 / 12).")
-    right = antipodal_loss_value(r, p)
-    if abs(value - right) <= 0.02 * right:
-        return feedback(True, f"(1 + r) p^2 / 12 = {1 + r:g} x {p:g}^2 / 12 = {right:.4g}: both features are off by "
-                              "min(x_0, x_1) when both are active, E[min^2] = 1/6, and the loss averages the 2 "
-                              "features.")
-    if abs(value - 2 * right) <= 0.04 * right:
-        return feedback(False, "Close: the library's loss is the MEAN over the 2 features, not their sum.")
-    if abs(value - right * 2 / (1 + r)) <= 0.02 * right or abs(value - right * 2 * r / (1 + r)) <= 0.02 * right:
-        return feedback(False, "Weight each feature's error by its own importance: 1 for feature 0, r for the "
-                               "extra one.")
-    if abs(value - right / 2) <= 0.02 * right:  # only the larger of the two counted as wrong
-        return feedback(False, "When both are active, BOTH features are off by min(x_0, x_1): the larger comes out "
-                               "as max - min, the smaller as 0.")
-    if abs(value - right * 1.5) <= 0.02 * right:
-        return feedback(False, "E[min(U, V)^2] is 1/6, not 1/4: min(U, V) has density 2(1 - t) on [0, 1].")
-    return feedback(False, "Both features are active with probability p^2; then each is off by min(x_0, x_1), "
-                           "whose square has mean 1/6. Weight by importance (1 and r) and average over 2 features.")
 
 
 def parallel_loss_value(r: float = 2.0, p: float = 0.2) -> float:
@@ -62,11 +36,10 @@ def parallel_loss_value(r: float = 2.0, p: float = 0.2) -> float:
 
 def check_parallel_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
     """Exercise 1: the expected loss of W = [1, 1], b = 0 (both features pointing the same way) at r and p."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number,
+                        "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2 / 6).")
     if value is None:
-        return feedback(False, "Write a number, e.g. answer = 0.123 (or a formula such as (1 + 2) * 0.2 / 6).")
+        return False
     right = parallel_loss_value(r, p)
     close = lambda target: abs(value - target) <= 0.02 * abs(target)  # noqa: E731
     if close(right):
@@ -99,11 +72,9 @@ def check_boundary(answer: Any) -> bool:
     """Exercise 2: at r = 1, the density p* below which the unit candidate W = [1, -1], b = 0 beats dropping a
     feature: V/2 = A -> p* = 4/7.  (Trained models, not limited to unit weights and zero bias, share a little
     denser too.)"""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if value is None:
-        return feedback(False, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
+        return False
     if abs(value - P_STAR_R1) <= 0.01:
         return feedback(True, "(p/3 - p^2/4) / 2 = 2 p^2 / 12  ->  p/3 = 7 p^2 / 12  ->  p* = 4/7 ≈ 0.571 "
                               "(S ≈ 0.43): sparser than that, the unit antipodal pair beats dropping a feature. "

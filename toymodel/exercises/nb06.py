@@ -10,7 +10,7 @@ from typing import Any
 
 from ..geometry import tegum_factors
 from ..metrics import REPRESENTED_THRESHOLD, feature_dimensionality, feature_norms
-from . import as_number, as_whole, feedback, unanswered
+from . import as_number, as_whole, feedback, read_answer, read_pair
 
 __all__ = [
     "check_cube", "check_largest_factor", "check_represented_dimensionality", "count_factors",
@@ -23,15 +23,11 @@ CUBE = (3 / 8, 1)  # 8 unit vectors (+-1, +-1, +-1) / sqrt(3): each D_i, and the
 def check_cube(answer: Any) -> bool:
     """Exercise 1: 8 unit vectors at the corners of a cube, (+-1, +-1, +-1) / sqrt(3): each D_i, and how many
     tegum factors (edges where |W_i . W_j| > 0.2)?  (3/8, 1)."""
-    if unanswered(answer):
+    pair = read_pair(answer, (as_number, as_whole),
+                     "Write a number for D_i and a whole number of factors: answer = (D_i, factors).")
+    if pair is None:
         return False
-    try:
-        d, factors = answer
-    except (TypeError, ValueError):
-        return feedback(False, "Write two numbers: answer = (D_i, number of factors).")
-    d, factors = as_number(d), as_whole(factors)
-    if d is None or factors is None:
-        return feedback(False, "Write a number for D_i and a whole number of factors: answer = (D_i, factors).")
+    d, factors = pair
     ok_d, ok_f = abs(d - CUBE[0]) <= 0.01, factors == CUBE[1]
     if ok_d and ok_f:
         return feedback(True, "Each corner overlaps its antipode (-1), 3 neighbours (+1/3) and 3 others (-1/3): "
@@ -70,11 +66,9 @@ def largest_factor(sweep: Any, density: float) -> int:
 
 def check_largest_factor(answer: Any, sweep: Any, density: float = 0.18) -> bool:
     """Exercise 2: how many features has the largest tegum factor of the model nearest `density`?"""
-    if unanswered(answer):
-        return False
-    value = as_whole(answer)
+    value = read_answer(answer, as_whole, "Write a whole number of features, e.g. answer = 5.")
     if value is None:
-        return feedback(False, "Write a whole number of features, e.g. answer = 5.")
+        return False
     k = sweep.nearest(density=density)
     factors = tegum_factors(sweep.W[k])
     right = largest_factor(sweep, density)
@@ -106,11 +100,9 @@ def represented_dimensionality(sweep: Any, density: float) -> float:
 def check_represented_dimensionality(answer: Any, sweep: Any, density: float = 0.53) -> bool:
     """Exercise 3: how much of the m dimensions the represented features take, sum_i D_i over ||W_i|| > 0.5,
     in the model nearest `density` (in the transition it is well below m)."""
-    if unanswered(answer):
-        return False
-    value = as_number(answer)
+    value = read_answer(answer, as_number, "Write a number, e.g. answer = 12.5.")
     if value is None:
-        return feedback(False, "Write a number, e.g. answer = 12.5.")
+        return False
     k = sweep.nearest(density=density)
     kept = feature_norms(sweep.W[k])[0] > REPRESENTED_THRESHOLD
     n_kept = int(kept.sum())

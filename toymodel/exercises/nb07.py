@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from ..neurons import FRACTION, n_monosemantic, n_polysemantic
-from . import as_whole, call_learner, feedback, learner_tensor, unanswered
+from . import as_whole, call_learner, feedback, learner_tensor, read_answer, unanswered
 
 __all__ = [
     "check_abs_forward", "check_features_for_abs", "check_monosemantic", "check_neuron_symmetries",
@@ -27,11 +27,9 @@ def monosemantic_count(sweep: Any, density: float, fraction: float = FRACTION) -
 def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7, fraction: float = FRACTION) -> bool:
     """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for neuron j
     once W_ij >= fraction * (the neuron's largest weight)?  Computed from the sweep."""
-    if unanswered(answer):
-        return False
-    value = as_whole(answer)
+    value = read_answer(answer, as_whole, "Write a whole number of neurons, e.g. answer = 2.")
     if value is None:
-        return feedback(False, "Write a whole number of neurons, e.g. answer = 2.")
+        return False
     p = 1.0 - sparsity
     k = sweep.nearest(density=p)
     right = monosemantic_count(sweep, p, fraction)
@@ -64,11 +62,9 @@ def features_for_abs(n_hidden: int) -> int:
 def check_features_for_abs(answer: Any, n_hidden: int = 7) -> bool:
     """Exercise 2: with dense features (no superposition), for how many features can m ReLU neurons compute |x_i|
     exactly?"""
-    if unanswered(answer):
-        return False
-    value = as_whole(answer)
+    value = read_answer(answer, as_whole, "Write a whole number of features, e.g. answer = 2.")
     if value is None:
-        return feedback(False, "Write a whole number of features, e.g. answer = 2.")
+        return False
     right = features_for_abs(n_hidden)
     if value == right:
         extra = " and one neuron is left over: alone it sees only one sign of a feature" if n_hidden % 2 else ""
