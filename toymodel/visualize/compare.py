@@ -59,6 +59,9 @@ def _draw(view: str, obj: ModelLike, k: int, ax: Axes, title: str | None, **kw: 
         raise ValueError(f"view must be one of {_VIEWS}, got {view!r}")
 
 
+TITLE_CHARS_PER_INCH = 12.5  # panel titles (10 pt) longer than this per inch of panel width are wrapped
+
+
 def _panel_size(view: str, n_features: int) -> tuple[float, float]:
     if view == "norms":
         return 3.0, max(2.0, 0.8 + 0.17 * n_features)
@@ -172,12 +175,17 @@ def plot_sweep(
     proj = _projection(view, sweep)
     w, h = _panel_size(view, sweep.model.n_features)
     extra_w = 0.9 if view in ("norms", "interference") else 0.0
-    fig = plt.figure(figsize=(w * ncols + extra_w, h * nrows + 0.5 + (0.3 if view == "norms" else 0)),
+    titles = [sweep.label(k) for k in idx]
+    wrap = max(map(len, titles)) > TITLE_CHARS_PER_INCH * w  # a long title would run into the next panel's
+    if wrap:
+        titles = [t.replace(", ", ",\n", 1) for t in titles]
+    fig = plt.figure(figsize=(w * ncols + extra_w,
+                              h * nrows + 0.5 + (0.3 if view == "norms" else 0) + (0.2 * nrows if wrap else 0)),
                      layout="constrained")
     axes = []
-    for p, k in enumerate(idx):
+    for p, (k, title) in enumerate(zip(idx, titles)):
         ax = fig.add_subplot(nrows, ncols, p + 1, projection=proj)
-        _draw(view, sweep, k, ax, sweep.label(k), **({"annotate": False} if view == "interference" else {}))
+        _draw(view, sweep, k, ax, title, **({"annotate": False} if view == "interference" else {}))
         if proj is None and p % ncols:  # inner 2-D panels: the row's first panel carries the y label
             ax.set_ylabel("")
         if proj is None and p < len(idx) - ncols:

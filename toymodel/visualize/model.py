@@ -76,13 +76,13 @@ def plot_feature_embeddings_2d(
             ux, uy = x / norms[i], y / norms[i]
             ax.annotate(str(i), (x, y), xytext=(9 * ux, 9 * uy), textcoords="offset points",
                         ha="center", va="center", fontsize=8, color=colors[i], fontweight="bold")
-    lim = max(1.35, 1.25 * float(norms.max(initial=0.0)))  # room for labels and the corner note
+    lim = max(1.35, 1.25 * float(norms.max(initial=0.0)))  # room for the labels at the tips
+    dropped = [str(i) for i in range(one.n_features) if norms[i] <= REPRESENTED_THRESHOLD]
     ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
+    ax.set_ylim(-1.2 * lim if dropped else -lim, lim)  # a band below every label for the corner note
     ax.set_aspect("equal")
     ax.set_xlabel("hidden dimension 1")
     ax.set_ylabel("hidden dimension 2")
-    dropped = [str(i) for i in range(one.n_features) if norms[i] <= REPRESENTED_THRESHOLD]
     if dropped:
         ax.text(0.02, 0.02, "not represented: " + ", ".join(dropped), transform=ax.transAxes,
                 fontsize=7, color="0.35", va="bottom")
