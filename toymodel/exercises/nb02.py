@@ -11,8 +11,7 @@ from typing import Any
 
 import torch
 
-from ..metrics import represented
-from ..metrics import superposition as _library_superposition
+from ..metrics import represented, superposition
 from . import as_feature_set, as_number, check_weight_measure, feedback, judge_number, measure_test_weights, read_answer
 
 __all__ = ["OWN_DIMENSION_CUT", "check_dropped_bias", "check_own_dimension", "check_superposition", "own_dimension"]
@@ -92,7 +91,7 @@ def check_dropped_bias(answer: Any, sweep: Any, density: float = 0.3) -> bool:
 def own_dimension(sweep: Any, density: float) -> set[int]:
     """The represented features with superposition below OWN_DIMENSION_CUT at the setting nearest `density`."""
     k = sweep.nearest(density=density)
-    own = represented(sweep.W)[k] & (_library_superposition(sweep.W)[k] < OWN_DIMENSION_CUT)
+    own = represented(sweep.W)[k] & (superposition(sweep.W)[k] < OWN_DIMENSION_CUT)
     return {int(i) for i in own.nonzero().flatten()}
 
 
