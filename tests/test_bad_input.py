@@ -5,6 +5,7 @@ import math
 import pytest
 import torch
 
+import toymodel
 from toymodel import ToyModel, feature_norms, generate_sparse_features, n_represented, train_toy_model
 from toymodel.experiments import basic_superposition, dimensionality_sweep
 
@@ -80,3 +81,17 @@ def test_experiment_arguments():
         basic_superposition(densities=[0.5, 0.0], steps=1)
     with pytest.raises(ValueError, match="hidden_sizes entry must be a positive integer"):
         dimensionality_sweep(hidden_sizes=(2, 0), steps=1)
+
+
+@pytest.mark.parametrize("name, call", [
+    ("train_toy_model", lambda: toymodel.train_toy_model(toymodel.ToyModel(5, 2), 0.1, stepz=10)),
+    ("train_abs_model", lambda: toymodel.train_abs_model(toymodel.AbsValueModel(4, 2), 0.1, stepz=10)),
+    ("basic_superposition", lambda: toymodel.basic_superposition(stepz=10)),
+    ("sparse_vs_dense", lambda: toymodel.sparse_vs_dense(stepz=10)),
+    ("dimensionality_sweep", lambda: toymodel.dimensionality_sweep(stepz=10)),
+])
+def test_an_unknown_training_keyword_is_a_type_error_naming_it(name, call):
+    """The trainers and experiments share train_toy_model's recipe keywords; a misspelt one is named, with the
+    function the learner called (not one deep inside it), before anything trains."""
+    with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument 'stepz'"):
+        call()
