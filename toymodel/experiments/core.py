@@ -14,14 +14,15 @@ import torch
 from ..data import density_sweep, geometric_importance
 from ..model import ToyModel
 from ..sweeps import Sweep
-from ..train import RecipeArgs, check_recipe_keywords, train_toy_model
+from ..train import RECIPE_DEFAULTS, RecipeArgs, check_recipe_keywords, train_toy_model
 from ..validate import check_densities, check_positive_int, check_positive_ints, check_vector
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = [
-    "PAPER_DENSITIES", "basic_superposition", "density_grid", "dimensionality_sweep", "feature_importance",
+    "PAPER_DENSITIES", "basic_superposition", "density_grid", "dimensionality_sweep", "experiment_recipe",
+    "feature_importance",
     "run_sweep", "seeds_for", "sparse_vs_dense",
 ]
 
@@ -37,6 +38,14 @@ def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
 
 # The paper's sparsities for the 20 -> 5 figures: S = 0, 0.7, 0.9, 0.97, 0.99, 0.997, 0.999.
 PAPER_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
+
+
+def experiment_recipe(caller: str, kind: str, recipe: RecipeArgs, default_seeds: int = 3) -> dict:
+    """An experiment's training keywords, checked (a TypeError naming `caller` for an unknown one), with the
+    experiment's best-of-k default (seeds_for) and the recipe's seed filled in."""
+    check_recipe_keywords(caller, recipe)
+    return {**recipe, "seed": recipe.get("seed", RECIPE_DEFAULTS["seed"]),
+            "n_seeds": seeds_for(kind, recipe.get("n_seeds"), default_seeds)}
 
 
 def density_grid(densities: Sequence[float] | torch.Tensor | None, n_densities: int, p_min: float) -> torch.Tensor:
@@ -65,10 +74,9 @@ def run_sweep(
     seeds_for(kind) (3 for the ReLU models, 1 for the linear one).  caller: the name an unknown keyword's
     TypeError gives.
     """
-    check_recipe_keywords(caller, recipe)
-    recipe = {**recipe, "n_seeds": seeds_for(kind, recipe.get("n_seeds"))}
+    recipe = experiment_recipe(caller, kind, recipe)
     n_instances = density.shape[0]
-    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=recipe.get("seed", 0))
+    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=recipe["seed"])
     result = train_toy_model(model, density, importance, **recipe)
     importance = torch.as_tensor(importance, dtype=torch.float32).expand(n_instances, n_features).clone()
     return Sweep(model, density.clone(), importance, result.loss, importance_decay, result)
@@ -158,9 +166,8 @@ def dimensionality_sweep(
     hidden_sizes = check_positive_ints("hidden_sizes", hidden_sizes)
     widths = torch.tensor(hidden_sizes).repeat_interleave(d.numel())  # hidden-major
     m_max = int(widths.max())
-    check_recipe_keywords("dimensionality_sweep", recipe)
-    recipe = {**recipe, "n_seeds": seeds_for(kind, recipe.get("n_seeds"), default=2)}
-    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=recipe.get("seed", 0))
+    recipe = experiment_recipe("dimensionality_sweep", kind, recipe, default_seeds=2)
+    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=recipe["seed"])
     with torch.no_grad():  # the init scale of each instance's own width
         model.W *= ((m_max / widths) ** 0.5)[:, None, None]
     density = d.repeat(len(hidden_sizes))

@@ -56,11 +56,9 @@ def computation_sweep(
 
     One AbsValueModel instance per density, trained together.  n_features=3, n_hidden=6, densities=(1.0,)
     gives the paper's first, dense example (each feature gets a positive-side and a negative-side neuron).
-    Importance: the paper's is 0.8^i; with it this trainer leaves the dense model computing |x| for only 11
-    features, far from the 20 that 40 neurons allow in pairs (from feature 11 on I_i < 1% of I_0: too little
-    gradient to claim a pair), and the model at p = 0.01 computes ~16.  With the flatter 0.97^i the dense model
-    computes 18-19 (one seed; 20 as the best of 4) and the one at p = 0.01 ~34, more than its 20 neuron pairs
-    (measured: notebooks/07_privileged_basis.ipynb, sections 6 and 7).
+    Importance 0.97^i rather than the paper's 0.8^i, with which this trainer's dense model computes |x| for only
+    11 features, far from the 20 pairs of neurons allow (measured: notebooks/README.md, section "Measurements
+    behind the library's defaults").
     Trained in float64 by default: in float32 the low-digit differences between CPUs (MKL's code paths) grow,
     over 2,000 steps of this many-neuron model, into different neurons; in float64 they stay below the printed
     precision, at a cost in time (measured: notebooks/README.md, section "The same outputs on every CPU").
