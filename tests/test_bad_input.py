@@ -43,7 +43,7 @@ def test_probability_of_the_wrong_shape():
     "importance, match",
     [
         ([1.0, 0.9, 0.8], r"importance has shape \(3,\).*\[n_features\]=\[5\]"),
-        ([1.0, -0.9, 0.8, 0.7, 0.6], r"importance must lie in \[0.0, inf\]"),
+        ([1.0, -0.9, 0.8, 0.7, 0.6], r"importance must lie in \[0, inf\]"),
         (math.nan, "importance contains NaN"),
         (math.inf, "importance must be finite"),
     ],
@@ -95,3 +95,52 @@ def test_an_unknown_training_keyword_is_a_type_error_naming_it(name, call):
     function the learner called (not one deep inside it), before anything trains."""
     with pytest.raises(TypeError, match=rf"^{name}\(\) got an unexpected keyword argument 'stepz'"):
         call()
+
+
+# ------------------------------------------------------------------ one rule for densities, sizes that overflow
+
+DENSITY_ZERO = {
+    "generate_sparse_features": lambda: generate_sparse_features(8, 5, 0.0),
+    "train_toy_model": lambda: train_toy_model(ToyModel(5, 2), 0.0, steps=1),
+    "evaluate_loss": lambda: toymodel.evaluate_loss(ToyModel(5, 2), [0.0]),
+    "per-feature density": lambda: generate_sparse_features(8, 3, [[0.5, 0.0, 0.5]]),
+    "generate_correlated_features": lambda: toymodel.generate_correlated_features(8, 2, 0.0),
+    "train_abs_model": lambda: toymodel.train_abs_model(toymodel.AbsValueModel(4, 3), 0.0, steps=1),
+    "basic_superposition": lambda: basic_superposition(densities=[1.0, 0.0], steps=1),
+}
+
+
+@pytest.mark.parametrize("call", DENSITY_ZERO.values(), ids=DENSITY_ZERO.keys())
+def test_a_density_of_zero_is_refused_everywhere_with_the_rule_stated(call):
+    """The paper's p = 1 - S is in (0, 1]; p = 0 used to be accepted by the sampler, training and evaluation."""
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        call()
+
+
+HUGE = 10**400
+HUGE_SIZES = {
+    "n_features": lambda: ToyModel(HUGE, 2),
+    "n_hidden": lambda: ToyModel(5, HUGE),
+    "n_instances": lambda: ToyModel(5, 2, HUGE),
+    "batch_size": lambda: generate_sparse_features(HUGE, 5, 0.1),
+    "steps": lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=HUGE),
+    "n_seeds": lambda: train_toy_model(ToyModel(5, 2), 0.1, n_seeds=HUGE),
+    "snapshot_every": lambda: train_toy_model(ToyModel(5, 2), 0.1, steps=1, snapshot_every=HUGE),
+    "n_densities": lambda: basic_superposition(n_densities=HUGE),
+    "hidden_sizes entry": lambda: dimensionality_sweep(hidden_sizes=[HUGE]),
+    "n_sets": lambda: toymodel.generate_correlated_features(4, HUGE, 0.1),
+}
+
+
+@pytest.mark.parametrize("name, call", HUGE_SIZES.items(), ids=HUGE_SIZES.keys())
+def test_a_size_too_large_for_any_integer_type_is_a_value_error_naming_it(name, call):
+    """10**400 used to escape as an OverflowError (or a TypeError from inside torch)."""
+    with pytest.raises(ValueError, match=rf"^{name} must be a positive integer .*\(401 characters\)$"):
+        call()
+
+
+def test_sizes_that_are_integers_but_exhaust_memory_are_refused_before_allocating():
+    with pytest.raises(ValueError, match="n_features=4611686018427387904 needs about"):
+        toymodel.geometric_importance(2**62)
+    with pytest.raises(ValueError, match="n_instances=4611686018427387904 needs about"):
+        toymodel.density_sweep(2**62)

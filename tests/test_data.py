@@ -33,13 +33,15 @@ def test_kept_values_are_uniform_on_0_1():
     assert torch.allclose(q, torch.tensor([0.1, 0.5, 0.9]), atol=0.01)
 
 
-def test_zero_density_gives_all_zeros():
-    assert generate_sparse_features(100, 3, 0.0).abs().sum() == 0
+def test_a_density_of_zero_is_refused_as_everywhere_in_the_library():
+    """The paper's p is in (0, 1]; p = 0 (a feature that never fires) used to give all-zero batches here."""
+    with pytest.raises(ValueError, match=r"density must lie in \(0, 1\]"):
+        generate_sparse_features(100, 3, 0.0)
 
 
 def test_per_instance_and_per_feature_densities():
     g = torch.Generator().manual_seed(2)
-    p = torch.tensor([[1.0, 0.5, 0.1], [0.0, 0.9, 0.3]])
+    p = torch.tensor([[1.0, 0.5, 0.1], [0.02, 0.9, 0.3]])
     x = generate_sparse_features(40_000, 3, p, n_instances=2, generator=g)
     assert torch.allclose((x > 0).float().mean(0), p, atol=0.01)
     per_instance = generate_sparse_features(40_000, 3, [1.0, 0.2], n_instances=2, generator=g)

@@ -383,3 +383,37 @@ def test_ci_phase_summary_keeps_the_phase_that_failed(tmp_path: Path):
                           env={**os.environ})
     assert proc.returncode == 1
     assert "tests: failing" in proc.stdout.split("=== phase timings")[1], proc.stdout
+
+
+# ----------------------------------------------------------------------------- torch's global default dtype
+
+def _seeded_results() -> dict[str, torch.Tensor]:
+    """Seeded outputs of the library's public calls, each creating tensors of its own."""
+    from toymodel import generate_correlated_features
+    from toymodel.phase import candidate_weights
+    model = ToyModel(5, 2, 3, seed=0)
+    out = {"init W": model.W.detach().clone()}
+    train_toy_model(model, density_sweep(3), geometric_importance(5), steps=30, n_seeds=2)
+    out.update({"trained W": model.W.detach().clone(), "trained b": model.b.detach().clone(),
+                "loss": evaluate_loss(model, density_sweep(3)),
+                "batch": generate_sparse_features(4, 5, 0.3, generator=torch.Generator().manual_seed(1)),
+                "sets": generate_correlated_features(4, 2, 0.5, generator=torch.Generator().manual_seed(1)),
+                "densities": density_sweep(4), "importance": geometric_importance(5),
+                "candidate": candidate_weights(3, 1)[0]})
+    sweep = basic_superposition(n_densities=2, steps=20, n_seeds=1)
+    out.update({"sweep W": sweep.W.clone(), "sweep density": sweep.density.clone()})
+    return out
+
+
+def test_seeded_results_do_not_depend_on_torchs_default_dtype():
+    """The same seed gives the same float32 numbers after torch.set_default_dtype(torch.float64) (xavier_normal's
+    randn used to take the default dtype, so the same seed trained a different model)."""
+    reference = _seeded_results()
+    torch.set_default_dtype(torch.float64)
+    try:
+        other = _seeded_results()
+    finally:
+        torch.set_default_dtype(torch.float32)
+    for name, value in reference.items():
+        assert other[name].dtype == value.dtype == torch.float32, name
+        assert torch.equal(other[name], value), name

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .data import ProbabilityLike, as_instance_feature_tensor
+from .data import ProbabilityLike, as_density_tensor
 from .model import check_input, xavier_normal
 from .train import (
     EVAL_BATCHES,
@@ -109,11 +109,11 @@ def signed_features(batch_size: int, n_features: int, density: ProbabilityLike, 
     check_positive_int("batch_size", batch_size)
     check_positive_int("n_features", n_features)
     check_positive_int("n_instances", n_instances)
-    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0)
+    p = as_density_tensor("density", density, n_instances, n_features)
     check_memory(12.0 * batch_size * n_instances * n_features,
                  f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
-    u = torch.rand((batch_size, n_instances, n_features), generator=generator)
-    return torch.where(u < p, 2.0 * u / p.clamp(min=1e-30) - 1.0, torch.zeros(()))
+    u = torch.rand((batch_size, n_instances, n_features), generator=generator, dtype=torch.float32)
+    return torch.where(u < p, 2.0 * u / p.clamp(min=1e-30) - 1.0, torch.zeros((), dtype=torch.float32))
 
 
 def _signed(v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
@@ -231,9 +231,9 @@ def abs_explained(model: AbsValueModel, density: ProbabilityLike, *, batch_size:
     check_instance("model", model, AbsValueModel)
     check_positive_int("batch_size", batch_size)
     K, n = model.n_instances, model.n_features
-    p = as_instance_feature_tensor("density", density, K, n, high=1.0)
+    p = as_density_tensor("density", density, K, n)
     g = torch.Generator().manual_seed(check_seed(seed))
-    err, s1, s2 = torch.zeros(K, n), torch.zeros(K, n), torch.zeros(K, n)
+    err, s1, s2 = (torch.zeros(K, n, dtype=torch.float32) for _ in range(3))
     with torch.no_grad(), torch_threads(1, model.device):
         for start in range(0, batch_size, 1024):
             x = signed_features(min(1024, batch_size - start), n, p, K, generator=g)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from .data import ProbabilityLike, as_instance_feature_tensor, check_relation, sample_feature_sets
+from .data import ProbabilityLike, as_density_tensor, check_relation, sample_feature_sets
 from .metrics import as_weights, feature_norms
 from .model import ToyModel
 from .train import (
@@ -127,7 +127,7 @@ def train_correlated(model: ToyModel, set_probability: ProbabilityLike, relation
     n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
     s = check_set_size(model.W, set_size)
     n_sets = n_feat // s
-    p = as_instance_feature_tensor("set_probability", set_probability, n_inst, n_sets, high=1.0, device=dev)
+    p = as_density_tensor("set_probability", set_probability, n_inst, n_sets, dev)
     imp = check_importance(importance, n_inst, n_feat, dev)
     init_seed = int(np.random.SeedSequence((r.seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
     W, b = toy_copies(model, r.n_seeds, init_seed)

@@ -15,9 +15,9 @@ import torch
 from .validate import check_in_range, check_memory, check_positive_int, holds_bool
 
 __all__ = [
-    "Number", "ProbabilityLike", "RELATIONS", "as_instance_feature_tensor", "check_relation", "density_label",
-    "density_sweep", "generate_correlated_features", "generate_sparse_features", "geometric_importance",
-    "importance_label", "sample_feature_sets", "sparse_from_uniform",
+    "Number", "ProbabilityLike", "RELATIONS", "as_density_tensor", "as_instance_feature_tensor", "check_relation",
+    "density_label", "density_sweep", "generate_correlated_features", "generate_sparse_features",
+    "geometric_importance", "importance_label", "sample_feature_sets", "sparse_from_uniform",
 ]
 
 Number = int | float
@@ -32,16 +32,18 @@ def as_instance_feature_tensor(
     *,
     low: float = 0.0,
     high: float = math.inf,
+    low_open: bool = False,
     vector: str = "instance",
     device: torch.device | str | None = None,
+    allowed: str | None = None,
 ) -> torch.Tensor:
     """Broadcast a scalar, a vector or a per-(instance, feature) value to [n_instances, n_features].
 
     Accepted shapes: scalar, a vector ([n_instances] when vector="instance", as for densities
     in a sweep; [n_features] when vector="feature", as for an importance profile),
     [n_instances, n_features], and (one profile shared by all instances) [1, n_features].  Every entry must
-    lie in [low, high] and not be NaN;
-    otherwise a ValueError names `name` and the allowed values.
+    lie in [low, high] ((low, high] with low_open) and not be NaN; otherwise a ValueError names `name` and the
+    allowed values (described by `allowed`, default the interval).
     """
     if holds_bool(value):
         raise ValueError(f"{name} must hold numbers, not booleans, got {value!r}")
@@ -63,12 +65,22 @@ def as_instance_feature_tensor(
             f"[{n_instances if vector == 'instance' else n_features}], "
             f"or [n_instances, n_features]=[{n_instances}, {n_features}]"
         )
+    allowed = allowed or ("(" if low_open else "[") + f"{low:g}, {high:g}]"
     if torch.isnan(t).any():
-        raise ValueError(f"{name} contains NaN; allowed values are in [{low}, {high}]")
-    if (t < low).any() or (t > high).any():
-        bad = t[(t < low) | (t > high)][0].item()
-        raise ValueError(f"{name} must lie in [{low}, {high}], got {bad!r}")
+        raise ValueError(f"{name} contains NaN; allowed values are in {allowed}")
+    outside = (t <= low if low_open else t < low) | (t > high)
+    if outside.any():
+        raise ValueError(f"{name} must lie in {allowed}, got {t[outside][0].item()!r}")
     return t.contiguous()
+
+
+def as_density_tensor(name: str, value: ProbabilityLike, n_instances: int, n_features: int,
+                      device: torch.device | str | None = None) -> torch.Tensor:
+    """Densities p = 1 - S (or a set's probability) as [n_instances, n_features]: every entry in (0, 1], the
+    paper's range (0 would be a feature that never fires).  Shapes as in as_instance_feature_tensor."""
+    allowed = "(0, 1], as a density p = 1 - S (0 would be a feature that never fires)"
+    return as_instance_feature_tensor(name, value, n_instances, n_features, low=0.0, high=1.0, low_open=True,
+                                      device=device, allowed=allowed)
 
 
 def generate_sparse_features(
@@ -93,9 +105,7 @@ def generate_sparse_features(
     check_positive_int("n_instances", n_instances)
     if generator is not None:
         device = generator.device
-    p = as_instance_feature_tensor(
-        "density", density, n_instances, n_features, high=1.0, device=device
-    )
+    p = as_density_tensor("density", density, n_instances, n_features, device)
     check_memory(8.0 * batch_size * n_instances * n_features,
                  f"batch_size={batch_size} x n_instances={n_instances} x n_features={n_features}")
     return _sample((batch_size, n_instances, n_features), p, generator)
@@ -103,7 +113,7 @@ def generate_sparse_features(
 
 def _sample(shape: tuple[int, ...], p: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
     """The sampler without the checks. shape: the output shape; p: validated densities, broadcastable to it."""
-    u = torch.rand(shape, generator=generator, device=p.device)
+    u = torch.rand(shape, generator=generator, device=p.device, dtype=torch.float32)
     return sparse_from_uniform(u, -1.0 / p.clamp(min=1e-30))
 
 
@@ -121,6 +131,7 @@ def sparse_from_uniform(u: torch.Tensor, neg_inv_p: torch.Tensor, out: torch.Ten
 def geometric_importance(n_features: int, importance_decay: float = 0.9) -> torch.Tensor:
     """The paper's importance profile I_i = importance_decay**i, shape [n_features] (feature 0 most important)."""
     check_positive_int("n_features", n_features)
+    check_memory(4.0 * n_features, f"n_features={n_features}")
     importance_decay = check_in_range("importance_decay", importance_decay, 0.0, 1.0, low_open=True)
     return importance_decay ** torch.arange(n_features, dtype=torch.float32)
 
@@ -137,8 +148,9 @@ def density_sweep(n_instances: int, p_min: float = 0.05) -> torch.Tensor:
     The paper's sweeps use p = 20**-linspace(0, 1, n), i.e. p_min = 1/20.
     """
     check_positive_int("n_instances", n_instances)
+    check_memory(4.0 * n_instances, f"n_instances={n_instances}")
     p_min = check_in_range("p_min", p_min, 0.0, 1.0, low_open=True)
-    return p_min ** torch.linspace(0.0, 1.0, n_instances)
+    return p_min ** torch.linspace(0.0, 1.0, n_instances, dtype=torch.float32)
 
 
 def density_label(p: float) -> str:
@@ -186,7 +198,7 @@ def generate_correlated_features(
     check_relation(relation)
     if generator is not None:
         device = generator.device
-    p = as_instance_feature_tensor("set_probability", set_probability, n_instances, n_sets, high=1.0, device=device)
+    p = as_density_tensor("set_probability", set_probability, n_instances, n_sets, device)
     x = sample_feature_sets(p, relation, set_size, batch_size, generator)  # [n_instances, n, batch]
     return x.permute(2, 0, 1).contiguous()
 
@@ -206,10 +218,11 @@ def sample_feature_sets(
     p: validated set probabilities [n_instances, n_sets].  See generate_correlated_features.
     """
     K, n_sets = p.shape
-    u = torch.rand((K, n_sets, batch_size), generator=generator, device=p.device)
+    u = torch.rand((K, n_sets, batch_size), generator=generator, device=p.device, dtype=torch.float32)
     if relation == "correlated":
         active = u < p[:, :, None]
-        values = torch.rand((K, n_sets, set_size, batch_size), generator=generator, device=p.device)
+        values = torch.rand((K, n_sets, set_size, batch_size), generator=generator, device=p.device,
+                            dtype=torch.float32)
         x = values.mul_(active[:, :, None, :])
     else:  # v = set_size u / p; member j holds v - j where 0 <= v - j < 1 (none when the set is off: v >= set_size)
         v = u.mul_((set_size / p.clamp(min=1e-30))[:, :, None])

@@ -108,7 +108,7 @@ def embedding_angles(W: ToyModel | torch.Tensor, threshold: float = REPRESENTED_
     for w, k in zip(Wt, keep):
         theta = torch.rad2deg(torch.atan2(w[k, 1], w[k, 0])).sort().values
         if len(theta) < 2:
-            out.append(torch.tensor([360.0])[: len(theta)])
+            out.append(torch.tensor([360.0], dtype=torch.float32)[: len(theta)])
             continue
         gaps = torch.diff(theta, append=theta[:1] + 360.0)
         out.append(gaps)

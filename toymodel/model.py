@@ -37,7 +37,7 @@ def xavier_normal(
     std = 1.0 / math.sqrt(n_features * n_hidden)
     if generator is not None:
         device = generator.device
-    w = torch.randn((n_instances, n_features, n_hidden), generator=generator, device=device)
+    w = torch.randn((n_instances, n_features, n_hidden), generator=generator, device=device, dtype=torch.float32)
     return w.mul_(std)
 
 

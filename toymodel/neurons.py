@@ -137,7 +137,7 @@ def rotate_hidden(model: ToyModel, rotation: torch.Tensor) -> ToyModel:
     m = model.n_hidden
     if rot.shape != (m, m):
         raise ValueError(f"rotation must have shape [n_hidden, n_hidden] = [{m}, {m}], got {tuple(rot.shape)}")
-    if not torch.allclose(rot @ rot.T, torch.eye(m), atol=1e-4):
+    if not torch.allclose(rot @ rot.T, torch.eye(m, dtype=rot.dtype), atol=1e-4):
         raise ValueError("rotation must be orthogonal (O @ O.T = I)")
     out = ToyModel(model.n_features, m, model.n_instances, kind=model.kind, seed=None, device=model.device,
                    dtype=model.W.dtype)

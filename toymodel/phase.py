@@ -134,20 +134,21 @@ def candidate_weights(n_features: int, candidate: int, density: float = 1.0) -> 
         raise ValueError(f"candidate must be an index into {names}" + (" or TRIANGLE (4)" if n == 3 else "")
                          + f", got {candidate!r}")
     p = float(_densities(density))
-    b = torch.zeros(n)
+    b = torch.zeros(n, dtype=torch.float32)
     if n == 2:
-        W = torch.tensor([[1.0], [0.0]] if candidate == 0 else [[0.0], [1.0]] if candidate == 1 else [[1.0], [-1.0]])
+        W = torch.tensor([[1.0], [0.0]] if candidate == 0 else [[0.0], [1.0]] if candidate == 1 else [[1.0], [-1.0]],
+                         dtype=torch.float32)
         if candidate in (0, 1):
             b[1 - candidate] = p / 2
         return W, b
     e1, e2 = [1.0, 0.0], [0.0, 1.0]
     if candidate == TRIANGLE:
-        angles = torch.tensor([90.0, 210.0, 330.0]).deg2rad()
+        angles = torch.tensor([90.0, 210.0, 330.0], dtype=torch.float32).deg2rad()
         return torch.stack([angles.cos(), angles.sin()], 1), b
     rows = {0: [e1, e2, [0.0, 0.0]], 1: [[0.0, 0.0], e1, e2], 2: [e1, e2, [0.0, -1.0]], 3: [e1, [-1.0, 0.0], e2]}
     if candidate in (0, 1):
         b[2 if candidate == 0 else 0] = p / 2
-    return torch.tensor(rows[candidate]), b
+    return torch.tensor(rows[candidate], dtype=torch.float32), b
 
 
 def candidate_model(
@@ -162,12 +163,12 @@ def candidate_model(
     if not settings:
         raise ValueError("settings must hold at least one (candidate, r, p) triple")
     model = ToyModel(n, n - 1, len(settings), seed=None)
-    importance = torch.ones(len(settings), n)
+    importance = torch.ones(len(settings), n, dtype=torch.float32)
     with torch.no_grad():
         for k, (c, r, p) in enumerate(settings):
             model.W[k], model.b[k] = candidate_weights(n, c, p)
             importance[k, -1] = float(_ratios(r))
-    return model, torch.tensor([float(p) for _, _, p in settings]), importance
+    return model, torch.tensor([float(p) for _, _, p in settings], dtype=torch.float32), importance
 
 
 def classify_candidate(W: Any, threshold: float = REPRESENTED_THRESHOLD) -> torch.Tensor:

@@ -85,7 +85,7 @@ class Sweep(DensitySweep):
 
     def nearest(self, density: float | None = None, importance_decay: float | None = None) -> int:
         """Index of the instance closest (in log density, then importance decay) to the given setting."""
-        score = torch.zeros(len(self))
+        score = torch.zeros(len(self), dtype=torch.float32)
         if density is not None:
             score += self._log_distance(density)
         if importance_decay is not None:

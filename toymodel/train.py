@@ -24,7 +24,7 @@ from typing import Any, TypedDict
 import numpy as np
 import torch
 
-from .data import ProbabilityLike, as_instance_feature_tensor, sparse_from_uniform
+from .data import ProbabilityLike, as_density_tensor, as_instance_feature_tensor, sparse_from_uniform
 from .model import ToyModel, xavier_normal
 from .validate import (
     check_finite,
@@ -190,7 +190,7 @@ class FeatureStream:
             self.rng.random(dtype=np.float32, out=self.buffer)
             u = self.u
         else:
-            u = torch.rand(self.shape, generator=self.gen, device=self.neg_inv_p.device)
+            u = torch.rand(self.shape, generator=self.gen, device=self.neg_inv_p.device, dtype=torch.float32)
         if self.out is None:
             self.out = torch.empty((self.neg_inv_p.shape[0], *self.shape[1:]), device=u.device,
                                    dtype=self.neg_inv_p.dtype)
@@ -300,7 +300,7 @@ def check_data(
     device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Density p and importance I as [n_instances, n_features] tensors on `device`, validated (ValueError)."""
-    p = as_instance_feature_tensor("density", density, n_instances, n_features, high=1.0, device=device)
+    p = as_density_tensor("density", density, n_instances, n_features, device)
     return p, check_importance(importance, n_instances, n_features, device)
 
 
@@ -562,7 +562,7 @@ def evaluate_loss(
     data, ws = FeatureStream(p, batch_size, 1, derived_seeds(seed)[2], model.W.dtype), Workspace()
     imp = imp.to(model.W.dtype)
     with torch.no_grad(), torch_threads(1, dev):  # one thread, as in training: the same digits on any core count
-        total = torch.zeros(n_inst, device=dev)
+        total = torch.zeros(n_inst, device=dev, dtype=torch.float32)
         for _ in range(EVAL_BATCHES):
             total += loss_and_grads(model.W, model.b, data.next(), imp, model.kind, need_grads=False, ws=ws)[0]
     return (total / EVAL_BATCHES).cpu()

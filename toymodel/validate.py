@@ -17,20 +17,27 @@ import numpy as np
 import torch
 
 __all__ = [
-    "DENSITY", "DTYPES", "MAX_SEED", "MEMORY_FRACTION", "check_densities", "check_density", "check_device",
+    "DENSITY", "DTYPES", "MAX_INT", "MAX_SEED", "MEMORY_FRACTION", "check_densities", "check_density", "check_device",
     "check_dtype", "check_finite", "check_float_tensor", "check_in_range", "check_instance", "check_int",
     "check_memory", "check_number", "check_numbers", "check_positive_int", "check_positive_ints", "check_seed",
-    "check_threshold", "check_vector", "holds_bool",
+    "check_threshold", "check_vector", "holds_bool", "shown",
 ]
 
 DENSITY = "p = 1 - S in (0, 1]"  # how an error message describes an allowed density
 
 MEMORY_FRACTION = 0.8  # a call may plan to use at most this share of the memory available when it starts
-MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed takes at most a signed 64-bit integer
+MAX_INT = 2**63 - 1  # the largest size or seed torch takes (a signed 64-bit integer)
+MAX_SEED = MAX_INT  # torch.Generator.manual_seed takes at most a signed 64-bit integer
 
 
 def _is_bool(value: object) -> bool:
     return isinstance(value, bool) or (isinstance(value, torch.Tensor) and value.dtype == torch.bool)
+
+
+def shown(value: object) -> str:
+    """repr(value) for an error message, shortened when it is long (e.g. a 400-digit integer)."""
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:20]}...{text[-8:]} ({len(text)} characters)"
 
 
 def check_int(name: str, value: object, low: int | None = None, high: int | None = None) -> int:
@@ -45,16 +52,16 @@ def check_int(name: str, value: object, low: int | None = None, high: int | None
     if value_ok is None or (low is not None and value_ok < low) or (high is not None and value_ok > high):
         allowed = "an integer" if low is None else f"an integer >= {low}"
         allowed += "" if high is None else f" and <= {high}"
-        raise ValueError(f"{name} must be {allowed}, got {value!r}")
+        raise ValueError(f"{name} must be {allowed}, got {shown(value)}")
     return value_ok
 
 
 def check_positive_int(name: str, value: object) -> int:
-    """An integer >= 1."""
+    """An integer >= 1 (and at most MAX_INT, the largest size torch takes)."""
     try:
-        return check_int(name, value, low=1)
+        return check_int(name, value, low=1, high=MAX_INT)
     except ValueError:
-        raise ValueError(f"{name} must be a positive integer (>= 1), got {value!r}") from None
+        raise ValueError(f"{name} must be a positive integer (>= 1, below 2**63), got {shown(value)}") from None
 
 
 def check_positive_ints(name: str, values: object) -> list[int]:
@@ -72,7 +79,7 @@ def check_seed(value: object, name: str = "seed") -> int:
     try:
         return check_int(name, value, low=0, high=MAX_SEED)
     except ValueError:
-        raise ValueError(f"{name} must be a non-negative integer below 2**63, got {value!r}") from None
+        raise ValueError(f"{name} must be a non-negative integer below 2**63, got {shown(value)}") from None
 
 
 def check_number(name: str, value: object) -> float:

@@ -179,5 +179,6 @@ def dimensionality_sweep(
         with torch.no_grad():
             part.W.copy_(model.W[rows, :, :m])
             part.b.copy_(model.b[rows])
-        out[m] = Sweep(part, d.clone(), torch.ones(d.numel(), n_features), result.loss[rows].clone())
+        out[m] = Sweep(part, d.clone(), torch.ones(d.numel(), n_features, dtype=torch.float32),
+                       result.loss[rows].clone())
     return out

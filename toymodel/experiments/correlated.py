@@ -65,7 +65,7 @@ def correlated_features(
     model = ToyModel(n_features, n_hidden, d.numel(), seed=seed)
     result = train_correlated(model, d, relation, set_size, steps=steps, lr=lr, seed=seed, n_seeds=n_seeds,
                               progress=progress)
-    return SetSweep(model, d.clone(), torch.ones(d.numel(), n_features), result.loss, None, result,
+    return SetSweep(model, d.clone(), torch.ones(d.numel(), n_features, dtype=torch.float32), result.loss, None, result,
                     relation=relation, set_size=set_size)
 
 
@@ -88,7 +88,7 @@ def pentagon_init(n_features: int = 5) -> torch.Tensor:
 
 def digons_init() -> torch.Tensor:
     """Two antipodal pairs on the axes (features 0, 2 and 1, 3), feature 4 dropped: [5, 2]."""
-    return torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [0.0, 0.0]])
+    return torch.tensor([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0], [0.0, -1.0], [0.0, 0.0]], dtype=torch.float32)
 
 
 @dataclass
@@ -186,7 +186,7 @@ def nonuniform_superposition(
         model.W[:n_r] = pentagon_init(5)
         model.W[n_r:2 * n_r] = digons_init()
     ratio_of_row = torch.cat([r, r, rq.repeat(n_inits)])
-    p = torch.full((len(ratio_of_row), 5), float(density))
+    p = torch.full((len(ratio_of_row), 5), float(density), dtype=torch.float32)
     p[:, 4] = density / ratio_of_row
     result = train_toy_model(model, p, 1.0, steps=steps, seed=seed, progress=progress)
     W = model.W.detach()

@@ -83,7 +83,7 @@ class GeometryRun:
         with torch.no_grad():
             model.W.copy_(self.W)
             model.b.zero_()
-        return Sweep(model, self.density.clone(), torch.ones(n_inst, n), self.loss.clone())
+        return Sweep(model, self.density.clone(), torch.ones(n_inst, n, dtype=torch.float32), self.loss.clone())
 
 
 def feature_geometry_run(
@@ -203,7 +203,7 @@ def small_polytopes(
     check_positive_int("n_hidden", n_hidden)
     density = check_density(density)
     N = max(sizes)
-    p = torch.zeros(len(sizes), N)
+    p = torch.zeros(len(sizes), N, dtype=torch.float32)
     for k, n in enumerate(sizes):
         p[k, :n] = density
     model = ToyModel(N, n_hidden, len(sizes), seed=seed)

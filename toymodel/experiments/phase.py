@@ -26,7 +26,8 @@ __all__ = ["PHASE_DEFAULTS", "PHASE_EVAL_BATCH_SIZE", "phase_diagram"]
 def _log_grid(n: int, low: float, high: float, name: str) -> torch.Tensor:
     """n log-spaced values from low to high (ascending), [n]; `name` is the count's parameter in an error."""
     check_positive_int(name, n)
-    return torch.logspace(torch.log10(torch.tensor(low)), torch.log10(torch.tensor(high)), n)
+    log10 = lambda v: torch.log10(torch.tensor(v, dtype=torch.float32))  # noqa: E731
+    return torch.logspace(log10(low), log10(high), n, dtype=torch.float32)
 
 
 PHASE_EVAL_BATCH_SIZE = 8192  # PhaseDiagram.loss: measured on 8 x 8192 fresh samples
@@ -70,7 +71,7 @@ def phase_diagram(
     batch_size = defaults["batch_size"] if batch_size is None else batch_size
     check_positive_int("n_seeds", n_seeds)
     K = len(r) * len(p)
-    importance = torch.ones(K, n_features)
+    importance = torch.ones(K, n_features, dtype=torch.float32)
     importance[:, -1] = r.repeat_interleave(len(p))
     density = p.repeat(len(r))
     model = ToyModel(n_features, n_features - 1, K, seed=seed)
