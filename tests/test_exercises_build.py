@@ -134,10 +134,10 @@ def loss_vectorised(x, x_hat, importance):
     return (importance * (x - x_hat) ** 2).mean((0, 2)).sum()
 
 
-def loss_loop(x, x_hat, importance):  # a Python float, by a different route: still right
-    total = 0.0
+def loss_loop(x, x_hat, importance):  # by a different route (a loop over instances): still right
+    total = torch.zeros(())
     for k in range(x.shape[1]):
-        total += float(((x[:, k] - x_hat[:, k]) ** 2 * importance).mean())
+        total = total + ((x[:, k] - x_hat[:, k]) ** 2 * importance).mean()
     return total
 
 
@@ -154,7 +154,8 @@ def test_loss_accepts_right_implementations(fn):
     (lambda x, y, imp: ((x - y) ** 2).mean((0, 2)).sum(), "importance weights are missing"),
     (lambda x, y, imp: (imp * (x - y) ** 2).mean((0, 2)), "one value per instance"),
     (lambda x, y, imp: (imp * (x - y).abs()).mean((0, 2)).sum(), "absolute error"),
-    (lambda x, y, imp: "loss", "should return a tensor"),
+    (lambda x, y, imp: "loss", "returns a str: return a torch tensor"),
+    (lambda x, y, imp: float((imp * (x - y) ** 2).mean((0, 2)).sum()), "returns a Python float"),
 ])
 def test_loss_names_the_mistake(fn, named, capsys):
     assert nb01.check_loss(fn) is False
@@ -280,7 +281,7 @@ def test_a_plain_torch_loop_with_the_learners_functions_finds_the_pentagon(capsy
     (lambda: torch.stack([torch.deg2rad(torch.tensor([0.0, 60, 130, 200, 290])).cos(),
                           torch.deg2rad(torch.tensor([0.0, 60, 130, 200, 290])).sin()], 1), "not evenly spaced"),
     (lambda: torch.zeros(5, 3), "shape [5, 2]"),
-    (lambda: None, "Not answered"),
+    (lambda: None, "Nothing trained yet"),
 ])
 def test_the_trained_pentagon_check_names_the_mistake(W, named, capsys):
     assert nb01.check_trained_pentagon(W()) is False

@@ -5,6 +5,7 @@ import torch
 
 from toymodel.exercises import UNANSWERED, nb07
 from toymodel.experiments import privileged_basis
+from toymodel.neurons import n_monosemantic
 
 
 @pytest.fixture(scope="module")
@@ -25,13 +26,13 @@ def sweep():
 def test_monosemantic_accepts_the_worked_answer(sweep, capsys):
     assert nb07.monosemantic_count(sweep, 0.3) == 3
     for right in (3, 3.0, nb07.monosemantic_count(sweep, 0.3)):
-        assert nb07.check_monosemantic(right, sweep) is True
+        assert nb07.check_monosemantic(right, sweep, sparsity=0.7, fraction=0.5) is True
     assert "Correct" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("wrong", [5, 2, 0, 3.5, "three", [3], True])
 def test_monosemantic_rejects_wrong_answers(sweep, wrong, capsys):
-    assert nb07.check_monosemantic(wrong, sweep) is False
+    assert nb07.check_monosemantic(wrong, sweep, sparsity=0.7, fraction=0.5) is False
     out = capsys.readouterr().out
     assert "Not yet" in out
     if wrong == 2:
@@ -57,7 +58,7 @@ def test_monosemantic_at_another_cut_names_the_default_cut(sweep, capsys):
         assert nb07.check_monosemantic(1, sweep, sparsity=0.0, fraction=0.1) is False  # the polysemantic count
         assert "polysemantic" in capsys.readouterr().out
         assert nb07.check_monosemantic(3, sweep, sparsity=0.0, fraction=0.1) is False  # |W| instead of W
-        assert "negative weights" in capsys.readouterr().out
+        assert "|W_ij|" in capsys.readouterr().out
     finally:
         with torch.no_grad():
             sweep.model.W[0, 5:8, :2] = 0.0
@@ -120,3 +121,17 @@ def test_placeholder_is_unanswered_not_an_error(check, sweep, capsys):
     assert fn(..., *args) is False
     assert fn(None, *args) is False
     assert UNANSWERED in capsys.readouterr().out
+
+
+def test_exercise_1_tells_w_from_abs_w_on_the_notebooks_own_sweep(capsys):
+    """Exercise 1's setting is one where counting |W_ij| gives another number than W_ij on the sweep notebook 07
+    trains (at p = 1 the two counts agree, so the |W| mistake used to pass), and the checker names that mistake."""
+    rh = privileged_basis(progress=False)  # the notebook's call
+    k = rh.nearest(density=1 - nb07.EXERCISE_1["sparsity"])
+    fraction = nb07.EXERCISE_1["fraction"]
+    signed = int(n_monosemantic(rh.W, fraction)[k])
+    unsigned = int(n_monosemantic(rh.W, fraction, positive_only=False)[k])
+    assert signed != unsigned
+    assert nb07.check_monosemantic(unsigned, rh) is False
+    assert "|W_ij|" in capsys.readouterr().out
+    assert nb07.check_monosemantic(signed, rh) is True

@@ -11,7 +11,16 @@ from typing import Any
 import torch
 
 from ..metrics import represented
-from . import as_feature_set, as_number, call_learner, feedback, learner_tensor, read_answer, unanswered
+from . import (
+    as_feature_set,
+    as_number,
+    call_learner,
+    feedback,
+    gradient_problem,
+    learner_tensor,
+    read_answer,
+    unanswered,
+)
 
 __all__ = [
     "check_density_sparsity", "check_feature_angle", "check_forward", "check_generate_batch", "check_linear_kept",
@@ -110,12 +119,14 @@ def check_generate_batch(fn: Any) -> bool:
         return feedback(False, "Write a function: "
                                "def generate_batch(batch_size, n_features, density): ...")
     B, n, p = 20_000, 5, torch.tensor([0.1, 0.5, 1.0])
-    out, err = call_learner(fn, B, n, p.clone())
+    out, err = call_learner(fn, B, n, p.clone(), on=f" on a batch of {B:,}")
     if err:
         return feedback(False, err)
-    x, err = learner_tensor(out, (B, 3, n), f"generate_batch({B}, {n}, tensor([0.1, 0.5, 1.0]))")
+    x, err = learner_tensor(out, (B, 3, n), f"generate_batch({B}, {n}, tensor([0.1, 0.5, 1.0]))",
+                            shape_hint="The layout is [batch, n_instances, n_features], one instance per density.",
+                            numpy_ok=True)  # the training loop below converts it with torch.as_tensor
     if err:
-        return feedback(False, err + " The layout is [batch, n_instances, n_features], one instance per density.")
+        return feedback(False, err)
     if (x < 0).any() or (x >= 1).any():
         return feedback(False, "Every x_i should lie in [0, 1): 0 when absent, uniform on [0, 1) when present.")
     present = (x > 0).double().mean((0, 2))  # [3]: fraction non-zero per instance
@@ -161,27 +172,32 @@ def check_forward(fn: Any) -> bool:
     if not callable(fn):
         return feedback(False, "Write a function: def forward(x, W, b): ...")
     x, W, b = _forward_inputs()
-    out, err = call_learner(fn, x.clone(), W.clone(), b.clone())
+    W, b = W.clone().requires_grad_(), b.clone().requires_grad_()  # leaves, as in training
+    out, err = call_learner(fn, x.clone(), W, b)
     if err:
         return feedback(False, err + " Shapes: x [batch, instances, n], W [instances, n, m], b [instances, n]; "
-                                         "h = einsum('bkn,knm->bkm', x, W).")
-    y, err = learner_tensor(out, tuple(x.shape), "forward(x, W, b)")
+                                     "h = einsum('bkn,knm->bkm', x, W).")
+    y, err = learner_tensor(out, tuple(x.shape), "forward(x, W, b)", need_grad=True,
+                            shape_hint="x' has the shape of x: [batch, instances, n_features].")
     if err:
-        return feedback(False, err + " x' has the shape of x: [batch, instances, n_features].")
-    x, W, b = x.double(), W.double(), b.double()
-    h = torch.einsum("bkn,knm->bkm", x, W)
-    pre = torch.einsum("bkm,knm->bkn", h, W)
-    right = torch.relu(pre + b)
-    if _close(y, right):
+        return feedback(False, err)
+    right = _forward(x, W, b)
+    x64, W64, b64 = x.double(), W.detach().double(), b.detach().double()
+    if _close(y, _forward(x64, W64, b64)):
+        problem = gradient_problem(out, right, {"W": W, "b": b}, "forward(x, W, b)")
+        if problem:
+            return feedback(False, problem)
         return feedback(True, "x' = ReLU(W^T W x + b): a linear hidden layer, the bias and the ReLU on the output.")
+    h = torch.einsum("bkn,knm->bkm", x64, W64)
+    pre = torch.einsum("bkm,knm->bkn", h, W64)
     mistakes = [
-        (torch.relu(torch.einsum("bkm,knm->bkn", torch.relu(h), W) + b),
+        (torch.relu(torch.einsum("bkm,knm->bkn", torch.relu(h), W64) + b64),
          "There is a ReLU on the hidden layer: that is the privileged-basis variant (notebook 07). The paper's main "
          "model keeps h = W x linear and puts the ReLU on the output only."),
         (torch.relu(pre), "The bias b is missing: x' = ReLU(W^T W x + b)."),
-        (torch.relu(pre) + b, "The bias is added after the ReLU; it goes inside: ReLU(W^T W x + b)."),
-        (pre + b, "The ReLU on the output is missing (that is the linear model): x' = ReLU(W^T W x + b)."),
-        (torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x + b, W), W)),
+        (torch.relu(pre) + b64, "The bias is added after the ReLU; it goes inside: ReLU(W^T W x + b)."),
+        (pre + b64, "The ReLU on the output is missing (that is the linear model): x' = ReLU(W^T W x + b)."),
+        (torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x64 + b64, W64), W64)),
          "The bias is added to the input; it belongs after W^T W x, inside the ReLU: ReLU(W^T W x + b)."),
     ]
     for wrong, message in mistakes:
@@ -189,6 +205,11 @@ def check_forward(fn: Any) -> bool:
             return feedback(False, message)
     return feedback(False, "Not ReLU(W^T W x + b). With W stored as [instances, n, m]: h = einsum('bkn,knm->bkm', "
                            "x, W), then x' = ReLU(einsum('bkm,knm->bkn', h, W) + b).")
+
+
+def _forward(x: torch.Tensor, W: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The worked answer: ReLU(W^T W x + b), [batch, n_instances, n_features]."""
+    return torch.relu(torch.einsum("bkm,knm->bkn", torch.einsum("bkn,knm->bkm", x, W), W) + b)
 
 
 def check_loss(fn: Any) -> bool:
@@ -200,21 +221,26 @@ def check_loss(fn: Any) -> bool:
         return feedback(False, "Write a function: def loss(x, x_hat, importance): ...")
     g = torch.Generator().manual_seed(2)
     B, K, n = 64, 3, 5
-    x, x_hat = torch.rand(B, K, n, generator=g), torch.rand(B, K, n, generator=g)
+    x, x_hat = torch.rand(B, K, n, generator=g), torch.rand(B, K, n, generator=g).requires_grad_()
     imp = 0.7 ** torch.arange(n, dtype=torch.float32)
-    out, err = call_learner(fn, x.clone(), x_hat.clone(), imp.clone())
+    out, err = call_learner(fn, x.clone(), x_hat, imp.clone())
     if err:
         return feedback(False, err)
     if isinstance(out, torch.Tensor) and out.numel() == K and out.ndim == 1:
         return feedback(False, f"Your loss has one value per instance (shape [{K}]): sum them, the instances train "
                                "independently and their losses add.")
-    value, err = learner_tensor(out, (), "loss(x, x_hat, importance)")
+    value, err = learner_tensor(out, (), "loss(x, x_hat, importance)", need_grad=True,
+                                shape_hint="The loss is one number (a 0-d tensor).")
     if err:
-        return feedback(False, err + " The loss is one number (a 0-d tensor).")
-    x, x_hat, imp = x.double(), x_hat.double(), imp.double()
+        return feedback(False, err)
+    problem = gradient_problem(out, (imp * (x - x_hat) ** 2).mean((0, 2)).sum(), {"x_hat": x_hat},
+                               "loss(x, x_hat, importance)")
+    x, x_hat, imp = x.double(), x_hat.detach().double(), imp.double()
     per = (imp * (x - x_hat) ** 2).mean((0, 2))  # [K]
     right = per.sum()
     if _close(value, right):
+        if problem:
+            return feedback(False, problem)
         return feedback(True, "L = sum_k mean_{b,i} I_i (x_i - x'_i)^2: importance weights the squared error.")
     mistakes = [
         ((imp * (x - x_hat) ** 2).sum(), "That is the sum over the batch and features; take the mean over them "
@@ -241,18 +267,20 @@ def _as_five_by_two(W: Any) -> tuple[torch.Tensor | None, str | None]:
     shape = tuple(getattr(W, "shape", ()))
     if shape == (1, 5, 2):
         W = W[0]
-    return learner_tensor(W, (5, 2), "train_5_to_2()")
+    return learner_tensor(W, (5, 2), "train_5_to_2()",
+                          shape_hint="Return the trained W (detached), shape [1, 5, 2] or [5, 2].")
 
 
 def check_trained_pentagon(W: Any) -> bool:
     """The training-loop exercise: W [5, 2] (or [1, 5, 2], or (W, b)) trained by the learner's own loop
     (their generate_batch, forward and loss; torch.optim.AdamW) on 5 features at p = 0.05 should be a
     regular pentagon: every ||W_i|| > 0.5 and neighbouring directions 72 degrees apart (within 8)."""
-    if unanswered(W):
-        return False
+    if W is None:
+        return feedback(False, "Nothing trained yet: the training loop above has not run to the end. Make all three "
+                               "checks print ✅, then run the loop cell again (an error in it leaves W_mine = None).")
     w, err = _as_five_by_two(W)
     if err:
-        return feedback(False, err + " Return the trained W (detached), shape [1, 5, 2] or [5, 2].")
+        return feedback(False, err)
     norms = w.norm(dim=1)
     if float(norms.max()) < 0.1:
         return feedback(False, f"W hardly moved (largest norm {float(norms.max()):.3f}): is the loop calling "
@@ -286,7 +314,8 @@ def plot_beside_library(W: Any, library: Any, instance: int = 0) -> Any:
     the figure, or None (with a reminder) while W is not a trained [5, 2] tensor yet."""
     from ..visualize import compare_models  # figures only when asked for: checkers stay light
 
-    if unanswered(W):
+    if W is None:
+        print("Nothing to draw yet: the training loop above has not run to the end.")
         return None
     w, err = _as_five_by_two(W)
     if err:

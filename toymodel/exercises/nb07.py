@@ -14,7 +14,7 @@ from ..neurons import FRACTION, n_monosemantic, n_polysemantic
 from . import as_whole, call_learner, feedback, learner_tensor, read_answer, unanswered
 
 __all__ = [
-    "check_abs_forward", "check_features_for_abs", "check_monosemantic", "check_neuron_symmetries",
+    "EXERCISE_1", "check_abs_forward", "check_features_for_abs", "check_monosemantic", "check_neuron_symmetries",
     "features_for_abs", "monosemantic_count", "SYMMETRY_ANSWERS",
 ]
 
@@ -24,9 +24,16 @@ def monosemantic_count(sweep: Any, density: float, fraction: float = FRACTION) -
     return int(n_monosemantic(sweep.W, fraction)[sweep.nearest(density=density)])
 
 
-def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7, fraction: float = FRACTION) -> bool:
+EXERCISE_1 = {"sparsity": 0.95, "fraction": 0.4}  # sparse, where the largest weights are negative: W and |W| disagree
+
+
+def check_monosemantic(answer: Any, sweep: Any, sparsity: float = EXERCISE_1["sparsity"],
+                       fraction: float = EXERCISE_1["fraction"]) -> bool:
     """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for neuron j
-    once W_ij >= fraction * (the neuron's largest weight)?  Computed from the sweep."""
+    once W_ij >= fraction * (the neuron's largest weight)?  Computed from the sweep.
+
+    The default setting (EXERCISE_1) is one where counting |W_ij| instead of W_ij gives another number on the
+    notebook's trained sweep, so that mistake is caught (tests/test_exercises_nb07.py checks it on that sweep)."""
     value = read_answer(answer, as_whole, "Write a whole number of neurons, e.g. answer = 2.")
     if value is None:
         return False
@@ -47,8 +54,9 @@ def check_monosemantic(answer: Any, sweep: Any, sparsity: float = 0.7, fraction:
                                f"Move the cut to {fraction:g} of each neuron's largest weight.")
     signed = int(n_monosemantic(sweep.W, fraction, positive_only=False)[k])
     if value == signed and signed != right:
-        return feedback(False, "That count lets negative weights count. With inputs >= 0 a negative weight only "
-                               "switches the neuron off: compare W_ij itself, not |W_ij|, with the cut.")
+        return feedback(False, "That count uses |W_ij|, so a large negative weight counts as the neuron's feature. "
+                               "With inputs >= 0 a neuron fires only through its positive weights; a negative weight "
+                               "inhibits it. Compare W_ij itself, not |W_ij|, with the cut.")
     return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g} (sweep.nearest(density=...)). For each neuron "
                            f"(a column of W), count the features whose weight is at least {fraction:g} of the "
                            "column's largest; a monosemantic neuron has exactly one.")
@@ -129,9 +137,10 @@ def check_abs_forward(fn: Any) -> bool:
     out, err = call_learner(fn, x.clone(), W1.clone(), W2.clone(), b.clone())
     if err:
         return feedback(False, err + " Shapes: x [batch, instances, n], W1 and W2 [instances, n, m], b [instances, n].")
-    y, err = learner_tensor(out, tuple(x.shape), "abs_forward(x, W1, W2, b)")
+    y, err = learner_tensor(out, tuple(x.shape), "abs_forward(x, W1, W2, b)",
+                            shape_hint="y' has the shape of x: [batch, instances, n_features].")
     if err:
-        return feedback(False, err + " y' has the shape of x: [batch, instances, n_features].")
+        return feedback(False, err)
     x, W1, W2, b = x.double(), W1.double(), W2.double(), b.double()
     pre_h = torch.einsum("bkn,knm->bkm", x, W1)
     read = lambda h, W: torch.einsum("bkm,knm->bkn", h, W)  # noqa: E731

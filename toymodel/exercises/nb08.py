@@ -7,14 +7,13 @@ correct implementation passes, however it is written (torch or numpy, loops or v
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import math
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import as_number, feedback, unanswered
+from . import as_number, call_learner, feedback, unanswered
 
 __all__ = [
     "CHECK_BATCH", "reference_anticorrelated_pairs", "reference_pair_cosine", "check_anticorrelated_sampler",
@@ -51,13 +50,6 @@ def _as_array(out: Any) -> np.ndarray | None:
         return None
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> tuple[Any, str | None]:
-    try:
-        return fn(*args), None
-    except Exception as err:  # the learner's code raised: report it, never re-raise
-        return None, f"your function raised {type(err).__name__}: {err}"
-
-
 def check_anticorrelated_sampler(fn: Any) -> bool:
     """Exercise 1: fn(batch_size, n_pairs, density) -> [batch_size, 2 * n_pairs] anticorrelated pairs (the paper's
     construction: a pair is active with probability p, then exactly one member, chosen uniformly, is U[0, 1))."""
@@ -66,12 +58,7 @@ def check_anticorrelated_sampler(fn: Any) -> bool:
     if not callable(fn):
         return feedback(False, "Write a function: def anticorrelated_pairs(batch_size, n_pairs, density): ...")
     B, n_pairs, p = CHECK_BATCH, 3, 0.3
-    np_state = np.random.get_state()
-    with torch.random.fork_rng(devices=[]):  # seeded for a repeatable check; the learner's RNG state is restored
-        torch.manual_seed(0)
-        np.random.seed(0)
-        out, err = _call(fn, B, n_pairs, p)
-    np.random.set_state(np_state)
+    out, err = call_learner(fn, B, n_pairs, p, on=f" on a batch of {B:,}")
     if err:
         return feedback(False, err)
     if out is None:
@@ -123,7 +110,7 @@ def check_pair_cosine(fn: Any) -> bool:
         return feedback(False, "Write a function: def pair_cosine(W): ...")
     g = torch.Generator().manual_seed(0)
     W = torch.randn(6, 2, generator=g) * torch.tensor([0.3, 1.0, 2.0, 0.5, 1.5, 0.8])[:, None]
-    out, err = _call(fn, W.clone())
+    out, err = call_learner(fn, W.clone())
     if err:
         return feedback(False, err)
     if out is None:
