@@ -5,7 +5,7 @@ import torch
 
 from toymodel.computation import (
     AbsValueModel,
-    _signed,
+    _stream,
     abs_loss_and_grads,
     evaluate_abs_loss,
     signed_features,
@@ -13,7 +13,7 @@ from toymodel.computation import (
 )
 from toymodel.experiments import computation_sweep
 from toymodel.neurons import n_monosemantic, normalize_neurons, paired_features
-from toymodel.train import FeatureStream
+from toymodel.train import Recipe
 
 
 def test_analytic_gradient_matches_autograd():
@@ -57,8 +57,7 @@ def test_signed_features_are_sparse_and_uniform_on_minus_one_one(p):
 
 def test_training_stream_has_the_same_distribution():
     p = torch.tensor([[0.2] * 10])
-    stream = FeatureStream(p, 4096, 1, seed=0)
-    x = _signed(stream.next(), torch.empty(1, 10, 4096))
+    x = _stream(p, Recipe(batch_size=4096), 0, torch.float32)()  # the training layout [1, 10, 4096]
     kept = x[x != 0]
     assert (x != 0).float().mean().item() == pytest.approx(0.2, abs=0.01)
     assert kept.min() >= -1 and kept.max() < 1 and (kept < 0).float().mean().item() == pytest.approx(0.5, abs=0.03)

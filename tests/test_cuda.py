@@ -11,8 +11,8 @@ import torch
 
 from toymodel import ToyModel, evaluate_loss, feature_dimensionality, n_represented, train_toy_model
 from toymodel.data import geometric_importance
+from toymodel.fast import loss_and_grads
 from toymodel.metrics import embedding_angles
-from toymodel.train import loss_and_grads
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 

@@ -12,10 +12,10 @@ toymodel.widgets (imported on its own: it needs ipywidgets), the self-checks in 
 __version__ = "0.1.0"  # before the imports: experiments.geometry records it in the files it saves
 
 from .computation import AbsValueModel, evaluate_abs_loss, train_abs_model  # noqa: E402
+from .correlated import generate_correlated_features  # noqa: E402
 from .data import (  # noqa: E402
     density_label,
     density_sweep,
-    generate_correlated_features,
     generate_sparse_features,
     geometric_importance,
     importance_label,
@@ -49,9 +49,9 @@ from .metrics import (  # noqa: E402
     represented,
     superposition,
 )
-from .model import ToyModel  # noqa: E402
+from .model import ToyModel, reconstruction_loss  # noqa: E402
 from .sweeps import AbsSweep, DensitySweep, PhaseDiagram, SetSweep, Sweep  # noqa: E402
-from .train import TrainResult, evaluate_loss, train_toy_model  # noqa: E402
+from .train import Recipe, TrainResult, evaluate_loss, train_toy_model  # noqa: E402
 from .visualize import (  # noqa: E402
     compare_models,
     plot_feature_embeddings_2d,
@@ -60,11 +60,12 @@ from .visualize import (  # noqa: E402
 )
 
 __all__ = [
-    # models and data
-    "AbsValueModel", "ToyModel", "density_label", "density_sweep", "generate_correlated_features",
+    # models, their loss and their data
+    "AbsValueModel", "ToyModel", "reconstruction_loss", "density_label", "density_sweep",
+    "generate_correlated_features",
     "generate_sparse_features", "geometric_importance", "importance_label",
     # training
-    "TrainResult", "evaluate_abs_loss", "evaluate_loss", "train_abs_model", "train_toy_model",
+    "Recipe", "TrainResult", "evaluate_abs_loss", "evaluate_loss", "train_abs_model", "train_toy_model",
     # measures (toymodel.metrics)
     "REPRESENTED_THRESHOLD", "compute_feature_interference", "dimensions_per_feature", "embedding_angles",
     "feature_dimensionality", "feature_norms", "n_represented", "represented", "superposition",

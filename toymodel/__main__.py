@@ -32,7 +32,7 @@ from .metrics import (  # noqa: E402
     feature_norms,
     n_represented,
 )
-from .train import torch_threads  # noqa: E402
+from .runs import torch_threads  # noqa: E402
 from .validate import check_seed  # noqa: E402
 
 __all__ = ["FIGURES", "MANIFEST", "OutputFolder", "main"]

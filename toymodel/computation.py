@@ -11,43 +11,29 @@ to neuron j, W2[k, i, j] the weight from neuron j to output i.  Loss per instanc
 mean over batch and features of I_i (|x_i| - y'_i)^2; importance weights the loss, never the inputs.
 
 With one neuron per sign, |x| = ReLU(x) + ReLU(-x): 2 neurons per feature compute it exactly.
-The trainer reuses train.py's pieces (learning-rate schedule, AdamW, buffers, feature stream, seeds).
+The trainer is train_toy_model's fast path (fast.fit, runs' bookkeeping) with this model's hand-derived step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 from torch import nn
 
+from . import fast, runs
 from .data import ProbabilityLike, as_density_tensor
 from .model import check_input, xavier_normal
-from .train import (
-    EVAL_BATCHES,
-    FeatureStream,
-    LossFn,
-    RecipeArgs,
-    TrainResult,
-    Workspace,
-    check_data,
-    check_parameters,
-    check_recipe,
-    derived_seeds,
-    fit,
-    torch_threads,
-)
+from .runs import EVAL_BATCHES, TrainResult
+from .train import Recipe
 from .validate import check_device, check_dtype, check_instance, check_memory, check_positive_int, check_seed
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
 
 __all__ = ["NAMES", "AbsValueModel", "abs_explained", "abs_loss_and_grads", "signed_features",
            "train_abs_model", "evaluate_abs_loss"]
 
 
-NAMES = ["W1", "W2", "b"]  # the parameters train.fit trains
+NAMES = ["W1", "W2", "b"]  # the parameters training trains
 
 
 class AbsValueModel(nn.Module):
@@ -124,27 +110,33 @@ def _signed(v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
 
 def abs_loss_and_grads(
     W1: torch.Tensor, W2: torch.Tensor, b: torch.Tensor, x: torch.Tensor, importance: torch.Tensor | None,
-    need_grads: bool = True, ws: Workspace | None = None,
-) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
-    """Per-instance loss and its analytic gradient, in the feature-major layout (as train.loss_and_grads).
+    need_loss: bool = True, need_grads: bool = True, ws: fast.Workspace | None = None,
+) -> tuple[torch.Tensor | None, torch.Tensor | None, torch.Tensor | None, torch.Tensor | None]:
+    """Loss per instance and its analytic gradient, in the feature-major layout (as fast.loss_and_grads).
 
     W1, W2: [K, n, m], b: [K, n], x: [K, n, B] signed inputs, importance: [K, n] or None (all ones).
-    Returns loss [K], dL/dW1 [K, n, m], dL/dW2 [K, n, m], dL/db [K, n], where L = sum_k loss_k.
+    Returns loss [K] (None unless need_loss), dL/dW1 [K, n, m], dL/dW2 [K, n, m], dL/db [K, n] (None unless
+    need_grads), where L = sum_k loss_k.
 
     Forward: h_pre = W1^T x, h = ReLU(h_pre), y = W2 h + b, y' = ReLU(y), err = y' - |x|.
     Backward: dy = 2 I err / (B n) * [y > 0];  db = sum_b dy;  dW2 = dy h^T;
               dh = W2^T dy * [h_pre > 0];  dW1 = x dh^T.
     """
-    ws = ws if ws is not None else Workspace()
+    ws = ws if ws is not None else fast.Workspace()
     K, n, B = x.shape
     hidden_shape = (K, W1.shape[2], B)
     h_pre = torch.bmm(W1.transpose(1, 2), x, out=ws("h_pre", hidden_shape, x))
     h = torch.clamp_min(h_pre, 0.0, out=ws("h", hidden_shape, x))
     y = torch.baddbmm(b[:, :, None], W2, h, out=ws("y", x.shape, x))
-    err = torch.clamp_min(y, 0.0, out=ws("err", x.shape, x)).sub_(torch.abs(x, out=ws("abs", x.shape, x)))
+    target = torch.abs(x, out=ws("abs", x.shape, x))
+    err = ws("err", x.shape, x)
+    if need_loss:
+        torch.clamp_min(y, 0.0, out=err).sub_(target)
+    else:  # where y > 0 (all the gradient sees) y' - |x| = y - |x|
+        torch.sub(y, target, out=err)
     scale = 2.0 / (B * n)
     dy = torch.mul(err, scale if importance is None else importance[:, :, None] * scale, out=ws("dy", x.shape, x))
-    loss = torch.mul(dy, err, out=ws("tmp", x.shape, x)).sum((1, 2)).mul_(0.5)  # = sum I err^2 / (B n)
+    loss = torch.mul(dy, err, out=ws("tmp", x.shape, x)).sum((1, 2)).mul_(0.5) if need_loss else None
     if not need_grads:
         return loss, None, None, None
     dy = torch.ops.aten.threshold_backward.grad_input(dy, y, 0.0, grad_input=ws("tmp", x.shape, x))
@@ -156,38 +148,37 @@ def abs_loss_and_grads(
     return loss, dW1, dW2, db
 
 
-def _stream(p: torch.Tensor, batch_size: int, copies: int,
-            dtype: torch.dtype) -> Callable[[int], Callable[[], torch.Tensor]]:
-    """seed -> next(): batches of signed features in the training layout [copies * K, n, batch_size]."""
-    def make(seed: int) -> Callable[[], torch.Tensor]:
-        data = FeatureStream(p, batch_size, copies, seed, dtype)
-        x = torch.empty((copies * p.shape[0], p.shape[1], batch_size), device=p.device, dtype=dtype)
-        return lambda: _signed(data.next(), x)
-    return make
+def _stream(p: torch.Tensor, recipe: Recipe, seed: int, dtype: torch.dtype) -> Callable[[], torch.Tensor]:
+    """next(): batches of signed features in the training layout [n_seeds * K, n, batch_size]."""
+    unsigned = fast.stream(p, recipe, seed, dtype)
+    x = torch.empty((recipe.n_seeds * p.shape[0], p.shape[1], recipe.batch_size), device=p.device, dtype=dtype)
+    return lambda: _signed(unsigned(), x)
 
 
-def _loss_fn(importance: torch.Tensor | None) -> LossFn:
-    def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_grads: bool, ws: Workspace):
-        loss, *grads = abs_loss_and_grads(P[0], P[1], P[2], x, importance, need_grads=need_grads, ws=ws)
+def _loss_fn(importance: torch.Tensor | None) -> fast.LossFn:
+    def loss_fn(P: list[torch.Tensor], x: torch.Tensor, need_loss: bool, need_grads: bool, ws: fast.Workspace):
+        loss, *grads = abs_loss_and_grads(P[0], P[1], P[2], x, importance, need_loss, need_grads, ws)
         return loss, (grads if need_grads else None)
     return loss_fn
 
 
-def train_abs_model(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
-                    **recipe: Unpack[RecipeArgs]) -> TrainResult:
-    """Train every instance of an AbsValueModel in place to output |x|; return a train.TrainResult.
+def train_abs_model(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0, *,
+                    recipe: Recipe | None = None, **keywords: Any) -> TrainResult:
+    """Train every instance of an AbsValueModel in place to output |x|; return a TrainResult.
 
-    Same recipe keywords (steps, batch_size, lr, seed, n_seeds, progress, threads, snapshot_every), defaults and
-    training loop as train_toy_model (train.fit: AdamW, warmup + cosine decay, best-of-k over n_seeds copies
-    trained in one batch; copy 0 starts from the model's weights).
-    density is p = 1 - S (scalar, [n_instances] or [n_instances, n_features]);
-    importance I weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
+    The recipe (train.Recipe, or its fields as keywords), the defaults and the loop are train_toy_model's fast
+    path (AdamW, warmup + cosine decay, best-of-k over n_seeds copies in one batch; copy 0 starts from the
+    model's weights).  density is p = 1 - S (scalar, [n_instances] or [n_instances, n_features]); importance I
+    weights each feature's squared error.  Snapshots hold "W1", "W2" and "b".
     """
-    r = check_recipe(model, AbsValueModel, NAMES, "train_abs_model", recipe)
+    r = Recipe.of("train_abs_model", recipe, **keywords)
+    runs.check_parameters(model, AbsValueModel, NAMES)
     K, n, m, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W1.dtype
-    p, imp = check_data(density, importance, K, n, dev)
-    imp = imp.to(dtype)
-    init_seed, k = derived_seeds(r.seed)[1], r.n_seeds
+    p = as_density_tensor("density", density, K, n, dev)
+    imp = runs.check_importance(importance, K, n, dev).to(dtype)
+    runs.plan_memory(r, K, 2 * n * m + n, 8 * n + 4 * m)
+    data_seed, init_seed, eval_seed = runs.derived_seeds(r.seed)
+    k = r.n_seeds
     with torch.no_grad():  # all copies, seed-major: row j * K + i is copy j of instance i
         W1, W2 = model.W1.detach().clone(), model.W2.detach().clone()
         if k > 1:
@@ -196,26 +187,26 @@ def train_abs_model(model: AbsValueModel, density: ProbabilityLike, importance: 
             W2 = torch.cat([W2, xavier_normal((k - 1) * K, n, m, g, dev).to(dtype)])
         b = model.b.detach().repeat(k, 1)
     imp_arg = None if bool((imp == 1).all()) else imp.repeat(k, 1)
-    return fit(model, NAMES, [W1, W2, b], _loss_fn(imp_arg), _stream(p, r.batch_size, k, dtype), r,
-               work_floats=8 * n + 4 * m)
+    log = runs.TrainingLog(r, NAMES)
+    with runs.torch_threads(r.threads, dev):
+        final = fast.fit([W1, W2, b], _loss_fn(imp_arg), _stream(p, r, data_seed, dtype),
+                         _stream(p, r, eval_seed, dtype), r, log)
+    return runs.keep_best(model, [W1, W2, b], final, log)
 
 
 def evaluate_abs_loss(model: AbsValueModel, density: ProbabilityLike, importance: ProbabilityLike = 1.0,
                       *, batch_size: int = 1024, seed: int = 0) -> torch.Tensor:
     """The model's loss per instance, [n_instances], on EVAL_BATCHES fresh batches (no training)."""
-    check_instance("model", model, AbsValueModel)
-    batch_size, seed = check_positive_int("batch_size", batch_size), check_seed(seed)
-    check_parameters(model, NAMES)
-    K, n, dev = model.n_instances, model.n_features, model.device
-    p, imp = check_data(density, importance, K, n, dev)
-    check_memory(4.0 * K * batch_size * (8 * n + 4 * model.n_hidden), f"batch_size={batch_size}")
-    dtype = model.W1.dtype
-    next_batch = _stream(p, batch_size, 1, dtype)(derived_seeds(seed)[2])
-    ws, loss_fn = Workspace(), _loss_fn(imp.to(dtype))
+    runs.check_parameters(model, AbsValueModel, NAMES)
+    r = Recipe(batch_size=batch_size, seed=seed)
+    K, n, dev, dtype = model.n_instances, model.n_features, model.device, model.W1.dtype
+    p = as_density_tensor("density", density, K, n, dev)
+    imp = runs.check_importance(importance, K, n, dev).to(dtype)
+    runs.plan_memory(r, K, 0, 8 * n + 4 * model.n_hidden)
     params = [model.W1.detach(), model.W2.detach(), model.b.detach()]
-    with torch.no_grad(), torch_threads(1, dev):  # one thread, as in training: the same digits on any core count
-        total = sum(loss_fn(params, next_batch(), False, ws)[0] for _ in range(EVAL_BATCHES))
-    return (total / EVAL_BATCHES).cpu()
+    batches = _stream(p, r, runs.derived_seeds(r.seed)[2], dtype)
+    with runs.torch_threads(1, dev):  # one thread, as in training: the same digits on any core count
+        return fast.evaluate(params, _loss_fn(imp), batches, EVAL_BATCHES).cpu()
 
 
 def abs_explained(model: AbsValueModel, density: ProbabilityLike, *, batch_size: int = 8192,
@@ -234,7 +225,7 @@ def abs_explained(model: AbsValueModel, density: ProbabilityLike, *, batch_size:
     p = as_density_tensor("density", density, K, n)
     g = torch.Generator().manual_seed(check_seed(seed))
     err, s1, s2 = (torch.zeros(K, n, dtype=torch.float32) for _ in range(3))
-    with torch.no_grad(), torch_threads(1, model.device):
+    with torch.no_grad(), runs.torch_threads(1, model.device):
         for start in range(0, batch_size, 1024):
             x = signed_features(min(1024, batch_size - start), n, p, K, generator=g)
             a = x.abs()

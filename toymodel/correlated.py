@@ -1,8 +1,8 @@
 """Correlated and anticorrelated feature sets, and non-uniform superposition (notebook 08): the science.
 
-Training on feature sets: train_correlated is train_toy_model with the independent FeatureStream
-swapped for data.sample_feature_sets (the same recipe, best-of-k, evaluation and snapshots, through
-train.fit).  The measures:
+Sampling feature sets: generate_correlated_features (and sample_feature_sets, its training layout).
+Training on them: train_correlated is train_toy_model's fast path with data.FeatureStream swapped for
+sample_feature_sets (the same recipe, best-of-k, evaluation and snapshots).  The measures:
 
     set_cosines(W, set_size)     [n_instances, n_sets]  mean cosine W^_a . W^_b over the member pairs a < b of each set
     cross_set_cosines(W, ...)    [n_instances, n_sets, n_sets]  mean cosine between members of two different sets
@@ -19,31 +19,93 @@ No plotting and no widgets here (see visualize.correlated and widgets).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 import torch
 
-from .data import ProbabilityLike, as_density_tensor, check_relation, sample_feature_sets
+from . import fast, runs
+from .data import ProbabilityLike, as_density_tensor
 from .metrics import as_weights, feature_norms
 from .model import ToyModel
-from .train import (
-    RecipeArgs,
-    TrainResult,
-    check_importance,
-    check_recipe,
-    fit,
-    toy_copies,
-    toy_loss_fn,
-)
+from .runs import TrainResult
+from .train import Recipe
 from .validate import check_in_range, check_positive_int
 
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
-
 __all__ = [
-    "COLLAPSE_COSINE", "train_correlated", "set_cosines", "cross_set_cosines", "collapsed_sets", "check_set_size",
+    "COLLAPSE_COSINE", "RELATIONS", "check_relation", "check_set_size", "collapsed_sets", "cross_set_cosines",
+    "generate_correlated_features", "sample_feature_sets", "set_cosines", "train_correlated",
 ]
+
+RELATIONS = ("correlated", "anticorrelated")
+
+
+def generate_correlated_features(
+    batch_size: int,
+    n_sets: int,
+    set_probability: ProbabilityLike,
+    relation: str = "correlated",
+    set_size: int = 2,
+    n_instances: int = 1,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """Sample features that come in sets, shape [batch_size, n_instances, n_sets * set_size].
+
+    Feature s * set_size + j is member j of set s (with set_size=2: features 2k and 2k+1 form pair k).
+    Each set is active with probability p = set_probability (scalar, [n_instances] or
+    [n_instances, n_sets]); sets are independent of each other.
+
+    - relation="correlated": an active set switches on ALL its members, each with its own value
+      U[0, 1) (independent values, one shared on/off draw); an inactive set is all zeros.
+      Every feature then has density p, and two members are either both zero or both non-zero.
+    - relation="anticorrelated" (the paper's construction): an active set switches on exactly ONE
+      member, chosen uniformly, with value U[0, 1); the others stay 0.  Members never co-occur, and
+      each feature has density p / set_size.
+
+    One uniform draw u per set decides both, as in generate_sparse_features: the set is active iff
+    u < p, and then v = set_size * u / p is uniform on [0, set_size): floor(v) picks the member and
+    v - floor(v), uniform on [0, 1) and independent of the pick, is its value.
+    """
+    check_positive_int("batch_size", batch_size)
+    check_positive_int("n_sets", n_sets)
+    check_positive_int("set_size", set_size)
+    check_positive_int("n_instances", n_instances)
+    check_relation(relation)
+    if generator is not None:
+        device = generator.device
+    p = as_density_tensor("set_probability", set_probability, n_instances, n_sets, device)
+    x = sample_feature_sets(p, relation, set_size, batch_size, generator)  # [n_instances, n, batch]
+    return x.permute(2, 0, 1).contiguous()
+
+
+def check_relation(relation: object) -> str:
+    """relation must be "correlated" or "anticorrelated" (ValueError otherwise)."""
+    if not isinstance(relation, str) or relation not in RELATIONS:
+        raise ValueError(f"relation must be one of {RELATIONS}, got {relation!r}")
+    return relation
+
+
+def sample_feature_sets(
+    p: torch.Tensor, relation: str, set_size: int, batch_size: int, generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The set sampler without the checks, in the training layout [n_instances, n_sets * set_size, batch].
+
+    p: validated set probabilities [n_instances, n_sets].  See generate_correlated_features.
+    """
+    K, n_sets = p.shape
+    u = torch.rand((K, n_sets, batch_size), generator=generator, device=p.device, dtype=torch.float32)
+    if relation == "correlated":
+        active = u < p[:, :, None]
+        values = torch.rand((K, n_sets, set_size, batch_size), generator=generator, device=p.device,
+                            dtype=torch.float32)
+        x = values.mul_(active[:, :, None, :])
+    else:  # v = set_size u / p; member j holds v - j where 0 <= v - j < 1 (none when the set is off: v >= set_size)
+        v = u.mul_((set_size / p.clamp(min=1e-30))[:, :, None])
+        slots = torch.arange(set_size, device=p.device, dtype=v.dtype)[None, None, :, None]
+        x = v[:, :, None, :] - slots
+        x.mul_((x >= 0) & (x < 1)).add_(0.0)  # -0.0 (from the negative v - j) -> +0.0
+    return x.reshape(K, n_sets * set_size, batch_size)
 
 COLLAPSE_COSINE = 0.9  # members with cosine above this share a direction (collapsed: ~1; orthogonal: ~0)
 
@@ -112,30 +174,36 @@ def collapsed_sets(W: ToyModel | torch.Tensor, set_size: int = 2,
 
 
 def train_correlated(model: ToyModel, set_probability: ProbabilityLike, relation: str = "correlated",
-                     set_size: int = 2, importance: ProbabilityLike = 1.0, **recipe: Unpack[RecipeArgs]) -> TrainResult:
-    """Train every instance of `model` in place on feature sets (data.generate_correlated_features); a TrainResult.
+                     set_size: int = 2, importance: ProbabilityLike = 1.0, *, recipe: Recipe | None = None,
+                     **keywords: Any) -> TrainResult:
+    """Train every instance of `model` in place on feature sets (generate_correlated_features); a TrainResult.
 
-    Like train_toy_model (the same recipe keywords and defaults, AdamW, best-of-k, evaluation on EVAL_BATCHES
+    Like train_toy_model (the same Recipe, keywords and defaults, AdamW, best-of-k, evaluation on EVAL_BATCHES
     fresh batches, snapshots), except for the data: features s * set_size .. s * set_size + set_size - 1 form
     set s, each set is active with probability set_probability (scalar, [n_instances] or [n_instances, n_sets]),
     and relation says what an active set does ("correlated": all members non-zero; "anticorrelated": exactly
     one, chosen uniformly).  model.n_features must be a multiple of set_size.
     Every best-of-k copy of an instance sees the same batches (common random numbers).
     """
-    r = check_recipe(model, ToyModel, ["W", "b"], "train_correlated", recipe)
+    r = Recipe.of("train_correlated", recipe, **keywords)
+    runs.check_parameters(model, ToyModel, ["W", "b"])
     check_relation(relation)
-    n_inst, n_feat, n_hid, dev = model.n_instances, model.n_features, model.n_hidden, model.device
+    n_inst, n_feat, n_hid, dev, dtype = model.n_instances, model.n_features, model.n_hidden, model.device, model.W.dtype
     s = check_set_size(model.W, set_size)
-    n_sets = n_feat // s
-    p = as_density_tensor("set_probability", set_probability, n_inst, n_sets, dev)
-    imp = check_importance(importance, n_inst, n_feat, dev)
+    p = as_density_tensor("set_probability", set_probability, n_inst, n_feat // s, dev)
+    imp = runs.check_importance(importance, n_inst, n_feat, dev).to(dtype)
+    runs.plan_memory(r, n_inst, n_feat * (n_hid + 1), 8 * n_feat + 4 * n_hid)
+    data_seed, _, eval_seed = runs.derived_seeds(r.seed)
     init_seed = int(np.random.SeedSequence((r.seed, 8)).generate_state(1, dtype=np.uint64)[0] >> 1)
-    W, b = toy_copies(model, r.n_seeds, init_seed)
+    W, b = runs.toy_copies(model, r.n_seeds, init_seed)
 
-    def stream(data_seed: int):
-        g = torch.Generator(device=dev).manual_seed(data_seed)
-        return lambda: sample_feature_sets(p, relation, s, r.batch_size, g).to(model.W.dtype).repeat(r.n_seeds, 1, 1)
+    def batches(seed: int):
+        g = torch.Generator(device=dev).manual_seed(seed)
+        return lambda: sample_feature_sets(p, relation, s, r.batch_size, g).to(dtype).repeat(r.n_seeds, 1, 1)
 
-    return fit(model, ["W", "b"], [W, b], toy_loss_fn(model, imp, r.n_seeds), stream, r,
-               work_floats=8 * n_feat + 4 * n_hid)
+    log = runs.TrainingLog(r, ["W", "b"])
+    with runs.torch_threads(r.threads, dev):
+        final = fast.fit([W, b], fast.toy_loss_fn(model.kind, imp, r.n_seeds), batches(data_seed),
+                         batches(eval_seed), r, log)
+    return runs.keep_best(model, [W, b], final, log)
 

@@ -6,6 +6,8 @@ hidden space of instance k (the paper's W is m x n; we store its transpose, one 
     linear        x' = W^T W x + b
     relu_output   x' = ReLU(W^T W x + b)          (the paper's main model, the default)
     relu_hidden   x' = ReLU(W^T ReLU(W x) + b)    (the privileged-basis variant)
+
+and the loss they are trained on, reconstruction_loss: the importance-weighted squared error.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from torch import nn
 
 from .validate import check_device, check_dtype, check_float_tensor, check_memory, check_positive_int, check_seed
 
-__all__ = ["KINDS", "ToyModel", "check_input", "xavier_normal"]
+__all__ = ["KINDS", "ToyModel", "check_input", "reconstruction_loss", "xavier_normal"]
 
 KINDS = ("relu_output", "linear", "relu_hidden")
 
@@ -123,3 +125,15 @@ class ToyModel(nn.Module):
             f"n_features={self.n_features}, n_hidden={self.n_hidden}, "
             f"n_instances={self.n_instances}, kind={self.kind!r}"
         )
+
+
+def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, importance: torch.Tensor,
+                        per_instance: bool = False) -> torch.Tensor:
+    """The paper's loss: sum over instances k of  mean over batch b and features i of  I_ki (x_bki - x'_bki)^2.
+
+    x, x_hat: [batch, n_instances, n_features]; importance: [n_features] or [n_instances, n_features].
+    Returns a scalar (instances never interact, so the sum trains each on its own loss), or with per_instance
+    the [n_instances] terms of that sum.  Importance weights the error; it never scales the inputs.
+    """
+    per = (importance * (x - x_hat) ** 2).mean(dim=(0, 2))  # [n_instances]
+    return per if per_instance else per.sum()

@@ -7,18 +7,15 @@ density grid (given densities, checked, or a log-spaced default) and run_sweep, 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
 from ..data import density_sweep, geometric_importance
 from ..model import ToyModel
 from ..sweeps import Sweep
-from ..train import RECIPE_DEFAULTS, RecipeArgs, check_recipe_keywords, train_toy_model
+from ..train import Recipe, train_toy_model
 from ..validate import check_densities, check_positive_int, check_positive_ints, check_vector
-
-if TYPE_CHECKING:
-    from typing_extensions import Unpack
 
 __all__ = [
     "PAPER_DENSITIES", "basic_superposition", "density_grid", "dimensionality_sweep", "experiment_recipe",
@@ -40,12 +37,11 @@ def seeds_for(kind: str, n_seeds: int | None, default: int = 3) -> int:
 PAPER_DENSITIES = (1.0, 0.3, 0.1, 0.03, 0.01, 0.003, 0.001)
 
 
-def experiment_recipe(caller: str, kind: str, recipe: RecipeArgs, default_seeds: int = 3) -> dict:
-    """An experiment's training keywords, checked (a TypeError naming `caller` for an unknown one), with the
-    experiment's best-of-k default (seeds_for) and the recipe's seed filled in."""
-    check_recipe_keywords(caller, recipe)
-    return {**recipe, "seed": recipe.get("seed", RECIPE_DEFAULTS["seed"]),
-            "n_seeds": seeds_for(kind, recipe.get("n_seeds"), default_seeds)}
+def experiment_recipe(caller: str, kind: str, keywords: dict[str, Any], default_seeds: int = 3) -> Recipe:
+    """An experiment's Recipe from its training keywords (a TypeError naming `caller` for an unknown one), with
+    the experiment's best-of-k default (seeds_for)."""
+    n_seeds = seeds_for(kind, keywords.get("n_seeds"), default_seeds)
+    return Recipe.of(caller, **{**keywords, "n_seeds": n_seeds})
 
 
 def density_grid(densities: Sequence[float] | torch.Tensor | None, n_densities: int, p_min: float) -> torch.Tensor:
@@ -65,7 +61,7 @@ def run_sweep(
     kind: str = "relu_output",
     importance_decay: torch.Tensor | None = None,
     caller: str = "run_sweep",
-    **recipe: Unpack[RecipeArgs],
+    **recipe: Any,
 ) -> Sweep:
     """Train one batched model, one instance per (density[k], importance[k]); the building block of the experiments.
 
@@ -74,10 +70,10 @@ def run_sweep(
     seeds_for(kind) (3 for the ReLU models, 1 for the linear one).  caller: the name an unknown keyword's
     TypeError gives.
     """
-    recipe = experiment_recipe(caller, kind, recipe)
+    checked = experiment_recipe(caller, kind, recipe)
     n_instances = density.shape[0]
-    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=recipe["seed"])
-    result = train_toy_model(model, density, importance, **recipe)
+    model = ToyModel(n_features, n_hidden, n_instances, kind=kind, seed=checked.seed)
+    result = train_toy_model(model, density, importance, recipe=checked)
     importance = torch.as_tensor(importance, dtype=torch.float32).expand(n_instances, n_features).clone()
     return Sweep(model, density.clone(), importance, result.loss, importance_decay, result)
 
@@ -91,7 +87,7 @@ def basic_superposition(
     n_densities: int = 10,
     p_min: float = 0.05,
     importance_decay: float = 0.9,
-    **recipe: Unpack[RecipeArgs],
+    **recipe: Any,
 ) -> Sweep:
     """Experiment 1: 5 features in 2 dimensions, importance 0.9^i, densities 1 ... 0.05 (the paper's intro figure).
 
@@ -110,14 +106,14 @@ def sparse_vs_dense(
     kind: str = "relu_output",
     densities: Sequence[float] | None = PAPER_DENSITIES,
     importance_decay: float = 0.7,
-    **recipe: Unpack[RecipeArgs],
+    **recipe: Any,
 ) -> Sweep:
     """Experiment 2: the paper's 20 features -> 5 hidden, importance 0.7^i, S = 0 ... 0.999.
 
     Dense: the 5 most important features, no superposition. The sparser, the more features are packed in.
     The same experiment as basic_superposition, at the paper's second size; recipe as there.
     """
-    check_recipe_keywords("sparse_vs_dense", recipe)
+    Recipe.of("sparse_vs_dense", **recipe)  # an unknown keyword names this experiment
     return basic_superposition(n_features=n_features, n_hidden=n_hidden, kind=kind, densities=densities,
                                n_densities=7, p_min=0.001, importance_decay=importance_decay, **recipe)
 
@@ -131,7 +127,7 @@ def feature_importance(
     densities: Sequence[float] | None = None,
     n_densities: int = 6,
     p_min: float = 0.01,
-    **recipe: Unpack[RecipeArgs],
+    **recipe: Any,
 ) -> Sweep:
     """Experiment 3: a grid of importance decay x density, trained as one model (decay-major order).
 
@@ -153,7 +149,7 @@ def dimensionality_sweep(
     hidden_sizes: Sequence[int] = tuple(range(1, 9)),
     densities: Sequence[float] | None = (1.0, 0.3, 0.1, 0.03, 0.01),
     kind: str = "relu_output",
-    **recipe: Unpack[RecipeArgs],
+    **recipe: Any,
 ) -> dict[int, Sweep]:
     """Experiment 4: 8 features of equal importance, n_hidden = 1 ... 8, several densities.
 
@@ -166,12 +162,12 @@ def dimensionality_sweep(
     hidden_sizes = check_positive_ints("hidden_sizes", hidden_sizes)
     widths = torch.tensor(hidden_sizes).repeat_interleave(d.numel())  # hidden-major
     m_max = int(widths.max())
-    recipe = experiment_recipe("dimensionality_sweep", kind, recipe, default_seeds=2)
-    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=recipe["seed"])
+    checked = experiment_recipe("dimensionality_sweep", kind, recipe, default_seeds=2)
+    model = ToyModel(n_features, m_max, widths.numel(), kind=kind, seed=checked.seed)
     with torch.no_grad():  # the init scale of each instance's own width
         model.W *= ((m_max / widths) ** 0.5)[:, None, None]
     density = d.repeat(len(hidden_sizes))
-    result = train_toy_model(model, density, 1.0, active_hidden=widths, **recipe)
+    result = train_toy_model(model, density, 1.0, active_hidden=widths, recipe=checked)
     out = {}
     for j, m in enumerate(hidden_sizes):
         rows = slice(j * d.numel(), (j + 1) * d.numel())

@@ -9,8 +9,7 @@ import math
 import numpy as np
 import torch
 
-from ..correlated import train_correlated
-from ..data import check_relation
+from ..correlated import check_relation, train_correlated
 from ..metrics import feature_dimensionality
 from ..model import ToyModel
 from ..sweeps import SetSweep
@@ -200,7 +199,7 @@ def nonuniform_superposition(
         density=float(density), ratio=r, W={"pentagon": W[:n_r].clone(), "digons": W[n_r:2 * n_r].clone()},
         loss={"pentagon": fam_loss[0], "digons": fam_loss[1]}, random_ratio=rq,
         random_W=W[2 * n_r:].reshape(n_inits, n_q, 5, 2).clone(),
-        random_loss=result.loss[2 * n_r:].reshape(n_inits, n_q).clone(), steps=result.steps,
+        random_loss=result.loss[2 * n_r:].reshape(n_inits, n_q).clone(), steps=result.recipe.steps,
     )
 
 
@@ -273,4 +272,4 @@ def learning_dynamics(
         losses.append(evaluate_loss(frames, density, batch_size=eval_batch, seed=seed))  # same samples each time
     loss = torch.cat(losses)
     return TrainingRun(step=snaps["step"].clone(), W=W, b=b, train_loss=snaps["loss"][:, 0].clone(), loss=loss,
-                       density=float(density), lr=result.lr, steps=result.steps)
+                       density=float(density), lr=result.recipe.lr, steps=result.recipe.steps)

@@ -239,7 +239,7 @@ def plot_training_curves(
     smoothing = "" if window == 1 else f"\nmean of {window} logged batches"
     ax.set_ylabel(f"training loss (log scale){smoothing}")
     head = f"{sweep_config(sweep)}: " if sweep is not None else ""
-    ax.set_title(f"{head}training loss per instance ({result.steps} steps)")
+    ax.set_title(f"{head}training loss per instance ({result.recipe.steps} steps)")
     if n_inst <= 12:
         ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig

@@ -18,8 +18,9 @@ from .. import visualize as viz
 from ..data import density_label, geometric_importance, importance_label
 from ..metrics import dimensions_per_feature, n_represented
 from ..model import ToyModel
+from ..runs import torch_threads
 from ..sweeps import Sweep
-from ..train import torch_threads, train_toy_model
+from ..train import train_toy_model
 from ..validate import check_in_range, check_positive_int
 from ..visualize.base import sweep_config
 from .explorer import (
