@@ -91,7 +91,7 @@ def test_same_seed_same_weights_different_seed_different_weights():
 
 @pytest.mark.parametrize(
     "p, imp",
-    [(0.0, 1.0), (1.0, 0.0), (1e-6, 1.0), ([1.0, 0.0], [0.0, 1.0, 1e3, 0.0, 1e-6]), (0.5, 100.0)],
+    [(1e-4, 1.0), (1.0, 0.0), (1e-6, 1.0), ([1.0, 1e-4], [0.0, 1.0, 1e3, 0.0, 1e-6]), (0.5, 100.0)],
 )
 def test_no_nan_on_accepted_inputs(p, imp):
     model = ToyModel(5, 2, n_instances=2, seed=0)
