@@ -1,20 +1,23 @@
 """Self-checks for notebook 02 (sparse vs dense: 20 features in 5 hidden dimensions).
 
 Each check prints feedback and returns True or False; it never raises on a wrong answer.
-The right answers are computed from the sweep the notebook trained (or from the data's distribution), not
-hard-coded.
+The right answers are computed from the sweep the notebook trained, from the data's distribution or from the
+geometry (a pair, a pentagon), not hard-coded.  `arrangement` reads how a trained model shares its hidden space
+(a dimension each, antipodal pairs, larger groups): the notebook's check cells use it.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import torch
 
 from ..metrics import represented, superposition
-from . import as_feature_set, as_number, check_weight_measure, feedback, judge_number, measure_test_weights, read_answer
+from . import as_number, check_weight_measure, feedback, judge_number, measure_test_weights, read_answer, read_pair
 
-__all__ = ["OWN_DIMENSION_CUT", "check_dropped_bias", "check_own_dimension", "check_superposition", "own_dimension"]
+__all__ = ["ALONE_COSINE", "OWN_DIMENSION_CUT", "PAIR_COSINE", "RANK_CUT", "arrangement", "check_dropped_bias",
+           "check_pair_and_pentagon", "check_superposition"]
 
 OWN_DIMENSION_CUT = 0.1  # superposition below this: the feature has a dimension to itself (the data: ~0 or ~1)
 
@@ -41,9 +44,12 @@ def check_superposition(fn: Any) -> bool:
         ((proj.transpose(-1, -2) ** 2 * (1 - eye)).sum(-1), "You normalised W_j instead of W_i: it is "
                                                            "(W^_i . W_j)^2 with W^_i = W_i / ||W_i||."),
         ((proj.abs() * (1 - eye)).sum(-1), "Square the overlaps rather than taking their absolute value."),
+        ((((W / W.norm(dim=-2, keepdim=True)) @ W.transpose(-1, -2)) ** 2 * (1 - eye)).sum(-1),
+         "You normalised along the wrong axis: W.norm(dim=-1, keepdim=True) is each feature's norm ||W_i|| (a row "
+         "of W[k]); dim=1 gives each hidden dimension's norm."),
     ]
     return check_weight_measure(
-        fn, "superposition(W)", right, mistakes,
+        fn, "my_superposition(W)", right, mistakes,
         "sum_{j != i} (W^_i . W_j)^2: 0 for a feature with a dimension of its own, ~1 in an antipodal pair.",
         "Not sum_{j != i} (W^_i . W_j)^2. Normalise each row (W^ = W / W.norm(dim=-1, keepdim=True)), take "
         "W^ @ W.transpose(-1, -2) (entry [k, i, j] is W^_i . W_j), square it, and leave out the diagonal.",
@@ -86,40 +92,74 @@ def check_dropped_bias(answer: Any, sweep: Any, density: float = 0.3) -> bool:
         f"E[(x_i - c)^2] when x_i is 0 with probability 1 - p = {1 - p:.3g}, else uniform on [0, 1)?")
 
 
-# ------------------------------------------------------------------------------ read it: who has a dimension of its own
+# ------------------------------------------------------------------------------ how the represented features share
 
-def own_dimension(sweep: Any, density: float) -> set[int]:
-    """The represented features with superposition below OWN_DIMENSION_CUT at the setting nearest `density`."""
+PAIR_COSINE = -0.95  # an antipodal partner: cosine below this (the data: about -1.0; in a group at least -0.86)
+ALONE_COSINE = 0.1  # ... and no other represented feature above this |cosine| (the data: pairs 0.005, groups 0.5+)
+RANK_CUT = 0.1  # singular values of a group's W rows: a dimension it uses (the data: 1.6+) or not (0.005)
+
+
+def arrangement(sweep: Any, density: float) -> dict[str, Any]:
+    """How the represented features share the hidden space at the setting nearest `density`.
+
+    own:   features with a dimension to themselves (superposition below OWN_DIMENSION_CUT);
+    pairs: antipodal pairs (i, j): cosine below PAIR_COSINE and no other represented feature within
+           |cosine| ALONE_COSINE of either;
+    group: the other represented features, which share dimensions with several others; group_dims: how many
+           dimensions their directions span (singular values of their rows above RANK_CUT).
+    """
     k = sweep.nearest(density=density)
-    own = represented(sweep.W)[k] & (superposition(sweep.W)[k] < OWN_DIMENSION_CUT)
-    return {int(i) for i in own.nonzero().flatten()}
-
-
-def check_own_dimension(answer: Any, sweep: Any, density: float = 0.3) -> bool:
-    """Exercise 3: which represented features have a dimension to themselves (superposition < 0.1)?
-
-    answer: a list (or set) of feature indices; the right answer is read from the sweep."""
-    chosen = read_answer(answer, as_feature_set, "Write a list of feature indices, e.g. answer = [4, 5].")
-    if chosen is None:
-        return False
-    k = sweep.nearest(density=density)
-    right = own_dimension(sweep, density)
+    W = sweep.W[k].double()
     rep = represented(sweep.W)[k]
-    kept = {int(i) for i in rep.nonzero().flatten()}
-    sharing = kept - right
-    setting = sweep.label(k)
-    if chosen == right:
-        return feedback(True, f"At {setting}: features {sorted(right)} have a dimension each; "
-                              f"{len(sharing)} more share the other {sweep.model.n_hidden - len(right)} "
-                              "dimension(s). The most important features are the ones that do not share.")
-    if chosen == kept and sharing:
-        return feedback(False, f"Those are all the represented features at {setting}. Some of them share: "
-                               "keep only those with superposition below 0.1 (the dark bars).")
-    if chosen and chosen <= sharing:
-        return feedback(False, "Those features share a dimension (superposition about 1 or more, bright bars). "
-                               "The question asks for the ones that do not.")
-    if chosen - kept:
-        return feedback(False, f"Feature(s) {sorted(chosen - kept)} are not represented at {setting} "
-                               "(norm at most 0.5): a feature the model drops has no dimension at all.")
-    return feedback(False, f"At {setting}, compute superposition(relu.W)[k] (k = relu.nearest(density={density:g})) "
-                           "and keep the represented features whose value is below 0.1.")
+    kept = [int(i) for i in rep.nonzero().flatten()]
+    sup = superposition(sweep.W)[k]
+    U = W / W.norm(dim=-1, keepdim=True)
+    cos = U @ U.T
+    own = [i for i in kept if float(sup[i]) < OWN_DIMENSION_CUT]
+    partner = {}
+    for i in kept:
+        others = sorted((float(cos[i, j]), j) for j in kept if j != i)
+        if others and others[0][0] < PAIR_COSINE and all(abs(c) < ALONE_COSINE for c, _ in others[1:]):
+            partner[i] = others[0][1]
+    pairs = sorted({(min(i, j), max(i, j)) for i, j in partner.items() if partner.get(j) == i})
+    paired = {i for p in pairs for i in p}
+    group = [i for i in kept if i not in own and i not in paired]
+    dims = int((torch.linalg.svdvals(W[group]) > RANK_CUT).sum()) if group else 0
+    return {"setting": sweep.label(k), "own": own, "pairs": pairs, "group": group, "group_dims": dims}
+
+
+# ------------------------------------------------------------------------------ compute it: a pair and a pentagon
+
+def check_pair_and_pentagon(answer: Any) -> bool:
+    """Exercise 3: the superposition sum_{j != i} (W^_i . W_j)^2 of one feature (unit vectors) in an antipodal pair,
+    and in a regular pentagon (5 unit vectors 72 degrees apart in a plane).  answer = (pair, pentagon)."""
+    pair_pent = read_pair(answer, (as_number, as_number),
+                          "Write two numbers, e.g. answer = (0.5, 2.0): the pair's value, then the pentagon's.")
+    if pair_pent is None:
+        return False
+    pair, pent = pair_pent
+    c1, c2 = math.cos(math.radians(72)), math.cos(math.radians(144))
+    right_pent = 2 * c1**2 + 2 * c2**2  # two neighbours at 72 degrees, two at 144: exactly 1.5
+    tol = 0.02
+    pair_ok, pent_ok = abs(pair - 1.0) <= tol, abs(pent - right_pent) <= tol
+    if pair_ok and pent_ok:
+        return feedback(True, f"A pair: (-1)^2 = 1. A pentagon: 2 cos^2(72°) + 2 cos^2(144°) = 2 x {c1**2:.4f} + "
+                              f"2 x {c2**2:.4f} = {right_pent:.2f}. The number tells a pair from a larger group, "
+                              "though the bars' colour scale stops at 1.")
+    if not pair_ok:
+        mistakes = [(-1.0, "-1 is the overlap W^_i . W_j itself: the measure squares it."),
+                    (2.0, "The sum leaves out j = i: only the partner counts."),
+                    (0.0, "The partner points the opposite way, W_j = -W_i: its overlap with W_i is -1, not 0.")]
+        return judge_number(pair, 1.0, tol, "", mistakes,
+                            "In an antipodal pair W_j = -W_i: what is (W^_i . W_j)^2?")
+    mistakes = [(2 * c1 + 2 * c2, "That is the signed sum 2 cos(72°) + 2 cos(144°) = -1: square each overlap "
+                                  "first, or the neighbours cancel."),
+                (2 * abs(c1) + 2 * abs(c2), "Square the overlaps rather than taking their absolute value."),
+                (right_pent + 1, "The sum leaves out j = i: 4 other features, not 5."),
+                (c1**2 + c2**2, "Each feature of a pentagon has two neighbours at 72° and two at 144°: count all "
+                                "four."),
+                (2 * c1**2, "The features at 144° count too: each one has two neighbours at 72° and two at 144°."),
+                (4 * c1**2, "Only two of the other four are 72° away; the other two are 144° away.")]
+    return judge_number(pent, right_pent, tol, "", mistakes,
+                        "In a pentagon the other four unit vectors sit at 72°, 144°, 216° = -144° and 288° = -72° "
+                        "from W_i: sum the squared cosines.")

@@ -150,10 +150,10 @@ def _matrix_axes(ax: Axes, n: int) -> None:
     ax.spines[:].set_visible(False)
 
 
-def _feature_bars(ax: Axes, values: np.ndarray, colors: Any) -> None:
-    """One horizontal bar per feature, feature 0 at the top."""
+def _feature_bars(ax: Axes, values: np.ndarray, colors: Any, left: float = 0.0) -> None:
+    """One horizontal bar per feature, feature 0 at the top, each from `left` to its value."""
     n = len(values)
-    ax.barh(np.arange(n), values, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
+    ax.barh(np.arange(n), values - left, left=left, color=colors, edgecolor="0.3", linewidth=0.5, height=0.8)
     ax.set_ylim(n - 0.5, -0.5)
     feature_ticks(ax, n, "y")
     ax.set_ylabel("feature i")
@@ -295,15 +295,29 @@ def plot_feature_norms(
 
 
 @styled
-def plot_importance(importance: Any, ax: Axes | None = None, title: str | None = "importance profile") -> Figure:
-    """Importance I_i per feature as horizontal bars (feature 0 at the top), coloured like the embeddings."""
+def plot_importance(importance: Any, ax: Axes | None = None, title: str | None = "importance profile", *,
+                    log: bool = False) -> Figure:
+    """Importance I_i per feature as horizontal bars (feature 0 at the top), coloured like the embeddings.
+
+    log: a log x axis, so that a steep profile's smallest importances (e.g. 0.7^19 ~ 0.001) stay visible; the bars
+    start at the axis' left edge (importances must then be positive)."""
     imp = np.asarray(torch.as_tensor(importance, dtype=torch.float32).cpu()).reshape(-1)
     n = imp.shape[0]
+    if log and not (imp > 0).all():
+        raise ValueError("plot_importance(log=True) needs every importance > 0")
     colors, _ = feature_colors(n, imp)
     fig, ax = fig_ax(ax, (3.0, max(2.2, 0.9 + 0.2 * n)))
-    _feature_bars(ax, imp, colors)
-    ax.set_xlim(0, max(1.0, float(imp.max(initial=0.0))) * 1.05)
-    ax.set_xlabel("importance $I_i$")
+    top = max(1.0, float(imp.max(initial=0.0)))
+    if log:
+        low = 10 ** np.floor(np.log10(float(imp.min())) - 1e-9)  # a power of ten below the smallest importance
+        ax.set_xscale("log")
+        _feature_bars(ax, imp, colors, left=low)
+        ax.set_xlim(low, top * 1.5)
+        ax.set_xlabel("importance $I_i$ (log scale)")
+    else:
+        _feature_bars(ax, imp, colors)
+        ax.set_xlim(0, top * 1.05)
+        ax.set_xlabel("importance $I_i$")
     if title:
         ax.set_title(title)
     return fig
