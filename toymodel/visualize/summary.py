@@ -92,7 +92,9 @@ def plot_represented_vs_density(
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(v for v, _ in guides) + 0.7)
     ax.set_ylabel(f"features represented ({NORM_LABEL} > 0.5)")
-    ax.set_title("Sparser features → more of them represented")
+    sizes = {(s.model.n_features, s.model.n_hidden) for s in sweeps}
+    config = "{} features → {} hidden dims: ".format(*sizes.pop()) if len(sizes) == 1 else ""
+    ax.set_title(f"{config}features represented per density")  # the config, not the result
     ax.legend(loc="center left" if len(sweeps) > 1 else "lower right")
     return fig
 
