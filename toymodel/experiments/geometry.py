@@ -196,14 +196,14 @@ def small_polytopes(
     """Uniform superposition in a few dimensions: for each n in sizes, n equal features -> n_hidden.
 
     Returns {n: W [n, n_hidden]} (the best of n_seeds), small enough to draw in 3-D.  All sizes train as
-    one batched model with max(sizes) features: instance k gives features n_k.. density 0, so they
-    never fire and never touch the others (their rows are cut off).
+    one batched model with max(sizes) features: instance k gives features n_k.. the density 1e-30 (the
+    sampler's floor for p, so they never fire: 0 itself is refused), and their rows are cut off.
     """
     sizes = check_positive_ints("sizes", sizes)  # numbers of features
     check_positive_int("n_hidden", n_hidden)
     density = check_density(density)
     N = max(sizes)
-    p = torch.zeros(len(sizes), N, dtype=torch.float32)
+    p = torch.full((len(sizes), N), 1e-30, dtype=torch.float32)  # features beyond n: never fire
     for k, n in enumerate(sizes):
         p[k, :n] = density
     model = ToyModel(N, n_hidden, len(sizes), seed=seed)
