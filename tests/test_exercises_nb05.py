@@ -253,3 +253,20 @@ def test_placeholder_is_unanswered_not_an_error(check, capsys):
     fn = getattr(nb05, f"check_{check}")
     assert fn(...) is False and fn(None) is False
     assert UNANSWERED in capsys.readouterr().out
+
+
+def test_a_shared_pair_that_never_returns_is_stopped_and_named(monkeypatch, capsys):
+    import signal
+    import time
+
+    from toymodel import exercises
+
+    def forever(r, p):
+        while True:
+            pass
+
+    monkeypatch.setattr(exercises, "TIME_LIMIT", 0.5)
+    before, start = signal.getsignal(signal.SIGINT), time.perf_counter()
+    assert nb05.check_shared_pair(forever) is False
+    assert time.perf_counter() - start < 5 and signal.getsignal(signal.SIGINT) is before
+    assert "took more than 0.5 s on r = 0.2, p = 0.05" in capsys.readouterr().out
