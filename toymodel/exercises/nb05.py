@@ -12,11 +12,20 @@ import numpy as np
 import torch
 
 from ..phase import candidate_losses, theoretical_candidate
-from . import UNANSWERED, as_feature_set, as_number, call_learner, feedback, read_answer, unanswered
+from . import (
+    UNANSWERED,
+    as_feature_set,
+    as_number,
+    call_learner,
+    feedback,
+    judge_number,
+    read_answer,
+    unanswered,
+)
 
 __all__ = [
-    "antipodal_loss_value", "check_A", "check_boundary", "check_parallel_loss",
-    "check_shared_pair", "check_V", "CHECK_DENSITIES", "P_STAR_R1", "parallel_loss_value", "shared_pair",
+    "antipodal_loss_value", "check_A", "check_boundary", "check_parallel_loss", "check_shared_pair", "check_V",
+    "CHECK_DENSITIES", "P_STAR_R1", "PAIR_POINTS", "p_star", "parallel_loss_value", "shared_pair",
 ]
 
 
@@ -65,27 +74,61 @@ def check_parallel_loss(answer: Any, r: float = 2.0, p: float = 0.2) -> bool:
                            "is E[x^2] = p/3; weight by importance (1 and r) and average over the 2 features.")
 
 
-P_STAR_R1 = 4 / 7
+def p_star(r: float) -> float:
+    """2 -> 1: the density below which the unit antipodal pair (W = [1, -1], b = 0) loses less than the better way
+    to drop a feature.  Dropping costs min(r, 1) V / 2 (the less important feature goes), the pair (1 + r) A / 2:
+    p* = 4r / (2 + 5r) for r <= 1, 4 / (5 + 2r) for r >= 1."""
+    return 4 * r / (2 + 5 * r) if r <= 1 else 4 / (5 + 2 * r)
 
 
-def check_boundary(answer: Any) -> bool:
-    """Exercise 2: at r = 1, the density p* below which the unit candidate W = [1, -1], b = 0 beats dropping a
-    feature: V/2 = A -> p* = 4/7.  (Trained models, not limited to unit weights and zero bias, share a little
-    denser too.)"""
+P_STAR_R1 = p_star(1.0)  # 4/7
+
+
+def _crossing(dropped: float, pair: float, ignored_is_variance: bool = True) -> float:
+    """The p > 0 where dropped * (ignored feature's loss) = pair * A(p), with A = p^2/6 and the ignored feature's
+    loss V = p/3 - p^2/4 (or E[x^2] = p/3 when ignored_is_variance is False)."""
+    return (dropped / 3) / ((dropped / 4 if ignored_is_variance else 0.0) + pair / 6)
+
+
+def _boundary_mistakes(r: float) -> list[tuple[float, str]]:
+    """Known wrong answers for the boundary at r (their values and what each one means)."""
+    lo, hi = min(r, 1.0), max(r, 1.0)  # importance of the cheaper feature to drop, and of the other one
+    cheap = "the extra feature" if r < 1 else "feature 0"
+    drop = "r V(p) / 2" if r < 1 else "V(p) / 2"
+    return [
+        (1 - p_star(r), "That is the sparsity S* = 1 - p*. The question asks for the density p*."),
+        (_crossing(hi, 1 + r),
+         f"That drops the more important feature. At r = {r:g} the cheaper one to drop is {cheap} (importance "
+         f"{lo:g}): compare {drop} with the pair's (1 + r) A(p) / 2."),
+        (_crossing(lo, 1 + r, ignored_is_variance=False),
+         "That uses E[x^2] = p/3 for the ignored feature. Its best constant output is b = p/2, not 0, so it costs "
+         "only its variance V(p) = p/3 - p^2/4."),
+        (P_STAR_R1, f"That is the boundary at r = 1. The pair costs each feature A(p) times its OWN importance: "
+                    f"(1 + r) A(p) / 2 with r = {r:g}."),
+        (_crossing(lo, 1.0), "The pair costs BOTH its features: (1 + r) A(p) / 2, not A(p) / 2."),
+        (_crossing(lo, r), "The pair costs both its features, each A(p) times its importance: (1 + r) A(p), "
+                           "not r A(p)."),
+        (_crossing(lo / 2, 1 + r), "Both losses are means over the 2 features: divide both sides by 2, or neither."),
+    ]
+
+
+def check_boundary(answer: Any, r: float = 3.0) -> bool:
+    """Exercise 1: at relative importance r, the density p* below which the unit antipodal pair W = [1, -1], b = 0
+    beats the better way to drop a feature (p_star(r); 4/11 at r = 3).  Trained models, not limited to unit weights
+    and zero bias, share a little denser too."""
     value = read_answer(answer, as_number, "Write a number, e.g. answer = 0.5 (or a fraction such as 1 / 2).")
     if value is None:
         return False
-    if abs(value - P_STAR_R1) <= 0.01:
-        return feedback(True, "(p/3 - p^2/4) / 2 = 2 p^2 / 12  ->  p/3 = 7 p^2 / 12  ->  p* = 4/7 ≈ 0.571 "
-                              "(S ≈ 0.43): sparser than that, the unit antipodal pair beats dropping a feature. "
-                              "That is the boundary of the candidate family; section 4 trained a shortened pair "
-                              "with biases that wins a little denser too.")
-    if abs(value - (1 - P_STAR_R1)) <= 0.01:
-        return feedback(False, "That is the sparsity S* = 1 - p*. The question asks for the density p*.")
-    if abs(value - 2 / 3) <= 0.01:
-        return feedback(False, "Keep the -p^2/4 of the variance: V(p) = p/3 - p^2/4, not p/3.")
-    return feedback(False, "Set the two losses equal: r V(p) / 2 with V = p/3 - p^2/4 (drop the extra feature) and "
-                           "(1 + r) p^2 / 12 (antipodal pair), with r = 1, and solve for p > 0.")
+    right = p_star(r)
+    drop = "r V(p) / 2" if r < 1 else "V(p) / 2"
+    return judge_number(
+        value, right, 0.01,
+        f"{drop} = (1 + r) A(p) / 2 at p* = {right:.3f} (S* = {1 - right:.3f}): sparser than that, the unit "
+        "antipodal pair beats dropping the less important feature. That is the boundary of the candidate family; "
+        "trained models (section 6) share a little denser too.",
+        [(w, m) for w, m in _boundary_mistakes(r) if abs(w - right) > 0.02],
+        f"Which feature is cheaper to drop at r = {r:g}? Set its loss, {drop} with V = p/3 - p^2/4, equal "
+        "to the pair's (1 + r) A(p) / 2 with A = p^2/6, and solve for p > 0 (or scan p numerically).")
 
 
 def shared_pair(r: float = 5.0, p: float = 0.5) -> set[int]:
@@ -95,37 +138,71 @@ def shared_pair(r: float = 5.0, p: float = 0.5) -> set[int]:
     return {2: {1, 2}, 3: {0, 1}}.get(c, set())
 
 
-def check_shared_pair(answer: Any, r: float = 5.0, p: float = 0.5) -> bool:
-    """Exercise 3: 3 -> 2 at (r, p): which two features form the antipodal pair (set() if none does)?"""
-    if unanswered(answer):
-        return False
-    chosen = as_feature_set(answer)
-    if chosen is None or len(chosen) not in (0, 2) or not chosen <= {0, 1, 2}:
-        return feedback(False, "Write the two feature indices (0, 1 or 2; the extra feature is 2), "
-                               "e.g. answer = {0, 2}, or answer = set() if no two features share a dimension.")
-    right = shared_pair(r, p)
-    if right == {1, 2} and chosen == {0, 2}:
-        right = chosen  # features 0 and 1 are interchangeable (both importance 1): either pairs with the extra one
+# (r, p) where the check calls the learner's shared_pair: both sides of r = 1, sparse and dense, every point at
+# least 20% in loss from a candidate with another answer, so a sampled V and A give the same answer
+PAIR_POINTS = ((0.2, 0.05), (0.2, 0.5), (0.3, 0.1), (0.5, 0.2), (0.5, 0.8), (2.0, 0.3), (2.0, 0.9), (5.0, 0.05),
+               (5.0, 0.8), (10.0, 0.2))
+
+
+def _pair_losses(r: float, p: float) -> str:
     L = candidate_losses(3, r, p)
-    losses = f"r V/3 = {L[0]:.3g}, V/3 = {L[1]:.3g}, (1 + r) A/3 = {L[2]:.3g}, 2A/3 = {L[3]:.3g}"
-    if chosen == right:
-        if not right:
-            return feedback(True, f"No pair: dropping a feature is cheapest here ({losses}).")
-        return feedback(True, f"At r = {r:g}, p = {p:g} the pair is {sorted(right)} ({losses}): an antipodal pair "
-                              "costs each of its features A(p) times its importance, so the model pairs the two "
-                              "cheapest ones and gives the most important feature a dimension of its own.")
-    if not chosen:
-        return feedback(False, f"A pair is still cheaper than dropping a feature at p = {p:g}: {losses}. "
-                               "Which candidate is the lowest?")
-    if not right:
-        return feedback(False, f"At p = {p:g} no pair wins: dropping a feature is cheaper ({losses}).")
-    if 2 in chosen and 2 not in right:
-        return feedback(False, f"Pairing the extra feature costs (1 + r) A/3 = {L[2]:.3g}; pairing the other two "
-                               f"costs 2A/3 = {L[3]:.3g}. Which is cheaper when r > 1?")
-    if 2 not in chosen and 2 in right:
-        return feedback(False, f"Pairing features 0 and 1 costs 2A/3 = {L[3]:.3g}; pairing the extra feature "
-                               f"with one of them costs (1 + r) A/3 = {L[2]:.3g}. Which is cheaper when r < 1?")
-    return feedback(False, "Compare the closed forms of W ⊥ [0,1,1] and W ⊥ [1,1,0].")
+    return (f"At r = {r:g}, p = {p:g}: r V/3 = {L[0]:.3g}, V/3 = {L[1]:.3g}, (1 + r) A/3 = {L[2]:.3g}, "
+            f"2A/3 = {L[3]:.3g}")
+
+
+def _same_pair(got: set[int], right: set[int]) -> bool:
+    """Features 0 and 1 are interchangeable (both importance 1): {0, 2} is as right as {1, 2}."""
+    return got == right or (right == {1, 2} and got == {0, 2})
+
+
+def check_shared_pair(fn: Any) -> bool:
+    """Exercise 2: fn(r, p) -> the set of the two features antipodal in the cheapest 3 -> 2 candidate, or set()."""
+    if unanswered(fn):
+        return False
+    if not callable(fn):
+        return feedback(False, "Write a function: def shared_pair(r, p): ... returning a set such as {0, 2}.")
+    got = {}
+    for r, p in PAIR_POINTS:
+        out, err = call_learner(fn, r, p, on=f" on r = {r:g}, p = {p:g}")
+        if err:
+            if "ellipsis" in err:
+                return feedback(False, f"{err}. Are V and A still the stubs? Finish them first (section 2).")
+            return feedback(False, err)
+        if out is ...:
+            print(UNANSWERED)
+            return False
+        chosen = None if isinstance(out, (str, bytes)) else as_feature_set(out) if out is not None else None
+        if chosen is None or len(chosen) not in (0, 2):
+            return feedback(False, f"shared_pair({r:g}, {p:g}) returned {out!r}: return a set of two feature "
+                                   "indices, e.g. {0, 2}, or set() when the cheapest candidate has no pair.")
+        if not chosen <= {0, 1, 2}:
+            return feedback(False, f"shared_pair({r:g}, {p:g}) returned {sorted(chosen)}: the features are numbered 0, "
+                                   "1 and 2 (the extra one is 2).")
+        got[r, p] = chosen
+    right = {rp: shared_pair(*rp) for rp in PAIR_POINTS}
+    wrong = [rp for rp in PAIR_POINTS if not _same_pair(got[rp], right[rp])]
+    if not wrong:
+        return feedback(True, "At all 10 points. Sparse, the two cheapest features share a dimension (the extra one "
+                              "with feature 0 or 1 when r < 1, features 0 and 1 when r > 1); dense, dropping a "
+                              "feature is cheaper.")
+    sparse_pair = [rp for rp in PAIR_POINTS if right[rp]]
+    dense_none = [rp for rp in PAIR_POINTS if not right[rp]]
+    if all(got[rp] for rp in dense_none) and all(rp not in wrong for rp in sparse_pair):
+        rp = dense_none[0]
+        return feedback(False, f"Your function always returns a pair. {_pair_losses(*rp)}: dropping a feature is "
+                               "cheaper there. Compare all four candidates, the two that drop a feature too.")
+    if all(not got[rp] for rp in PAIR_POINTS):
+        rp = sparse_pair[0]
+        return feedback(False, f"Your function never returns a pair. {_pair_losses(*rp)}.")
+    swapped = {rp: ({0, 1} if rp[0] < 1 else {1, 2}) if right[rp] else set() for rp in PAIR_POINTS}
+    if all(_same_pair(got[rp], swapped[rp]) or got[rp] == swapped[rp] for rp in sparse_pair):
+        rp = next(rp for rp in sparse_pair if rp[0] > 1)
+        return feedback(False, f"That pairs the MOST important features. A pair costs each member A times its "
+                               f"importance, so the cheap features share. {_pair_losses(*rp)}.")
+    rp = wrong[0]
+    shown = sorted(got[rp]) if got[rp] else "set()"
+    return feedback(False, f"shared_pair({rp[0]:g}, {rp[1]:g}) returned {shown}, but: {_pair_losses(*rp)}; the "
+                           f"cheapest is {sorted(right[rp]) if right[rp] else 'a candidate with no pair (set())'}.")
 
 
 CHECK_DENSITIES = (0.02, 0.1, 0.3, 0.6, 1.0)
