@@ -211,7 +211,8 @@ def call_learner(fn: Callable[..., Any], *args: Any, seconds: float | None = Non
                 return fn(*args), None
         except _TimeUp:
             return None, (f"your function took more than {seconds:g} s{on}: is there a loop that never ends, or a "
-                          "Python loop over the batch? Vectorise it with torch operations on whole tensors.")
+                          "Python loop over many values (e.g. a batch)? Vectorise it with torch operations on whole "
+                          "tensors.")
         except Exception as err:  # the learner's code raised: report it, never re-raise
             return None, f"your function raised {type(err).__name__}: {err}"
 
