@@ -9,7 +9,12 @@ tiny notebooks and one tiny vendored package made here (its sha512 pinned like t
 
 from __future__ import annotations
 
+import base64
 import errno
+import hashlib
+import importlib.util
+import io
+import json
 import os
 from pathlib import Path
 import re
@@ -17,7 +22,10 @@ import resource
 import signal
 import subprocess
 import sys
+import tarfile
+import tempfile
 
+import nbformat
 import pytest
 
 import toymodel.__main__ as cli
@@ -26,6 +34,17 @@ from toymodel.__main__ import main as cli_main
 from toymodel.__main__ import output_folder
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def _load_tool(name: str):
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", REPO / "tools" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+build_site = _load_tool("build_site")
 
 
 def _env() -> dict[str, str]:
@@ -145,4 +164,209 @@ def test_cli_files_respect_the_umask(tmp_path: Path, quick_cli, umask):
         os.umask(old)
     modes = {p.name: p.stat().st_mode & 0o777 for p in (tmp_path / "out").iterdir()}
     assert modes == {name: 0o666 & ~umask for name in ("01_embeddings_relu.png", "summary.txt", CLI_MANIFEST)}
+
+
+# ----------------------------------------------------------------------------------------- the static site
+
+
+def _notebook(path: Path, text: str) -> None:
+    """A small executed notebook: one markdown cell, one code cell that printed text."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell(f"# {path.stem}"),
+                nbformat.v4.new_code_cell(f"print({text!r})", execution_count=1,
+                                          outputs=[nbformat.v4.new_output("stream", text=text + "\n")])]
+    nbformat.write(nb, path)
+
+
+def _notebooks(folder: Path, *stems: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.ipynb"):
+        old.unlink()
+    for stem in stems:
+        _notebook(folder / f"{stem}.ipynb", f"output of {stem}")
+    return folder
+
+
+@pytest.fixture
+def tiny_vendor(tmp_path: Path, monkeypatch) -> dict:
+    """One vendored package, a tarball made here with its sha512 pinned, in place of the npm ones."""
+    cache = tmp_path / "npm"
+    cache.mkdir()
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, data in (("package/lib.js", b"// lib\n"), ("package/LICENSE", b"MIT\n")):
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    (cache / "tiny-1.0.0.tgz").write_bytes(buf.getvalue())
+    spec = dict(name="tiny", version="1.0.0", folder="_static/tiny", keep=["lib.js", "LICENSE"],
+                integrity="sha512-" + base64.b64encode(hashlib.sha512(buf.getvalue()).digest()).decode())
+    monkeypatch.setattr(build_site, "VENDOR", (build_site.Vendor(**spec),))
+    monkeypatch.setenv("TOYMODEL_NPM_CACHE", str(cache))
+    return spec
+
+
+def _build(out: Path, notebooks: Path, capsys, *extra: str) -> tuple[int, str]:
+    rc = build_site.main(["--out", str(out), "--notebooks", str(notebooks), *extra])
+    return rc, capsys.readouterr().err
+
+
+def _manifest_names(out: Path) -> set[str]:
+    return {line.split("  ", 1)[1] for line in (out / build_site.MANIFEST).read_text().splitlines()[1:]}
+
+
+def test_site_builds_beside_the_users_files_and_a_rebuild_keeps_them(tmp_path: Path, tiny_vendor, capsys):
+    """--out --force deleted a folder of the user's own files, and a rebuild deleted files added to the site."""
+    out, nbs = tmp_path / "site", _notebooks(tmp_path / "nbs", "a", "b")
+    (out / "sub").mkdir(parents=True)
+    (out / "notes.txt").write_text("my notes")
+    (out / "sub" / "mine.txt").write_text("mine")
+    assert _build(out, nbs, capsys) == (0, "")
+    (out / "extra.html").write_text("my page")
+    (out / "_static" / "mine.css").write_text("p {}")
+    assert _build(out, nbs, capsys) == (0, "")
+    assert (out / "notes.txt").read_text() == "my notes" and (out / "sub" / "mine.txt").read_text() == "mine"
+    assert (out / "extra.html").read_text() == "my page" and (out / "_static" / "mine.css").read_text() == "p {}"
+    assert _manifest_names(out) == {"index.html", "a.html", "b.html", "_static/tiny/lib.js", "_static/tiny/LICENSE"}
+
+
+def test_site_rebuild_removes_only_its_own_unchanged_files(tmp_path: Path, tiny_vendor, capsys):
+    """A page the new build no longer makes is removed only if unchanged since; an edited one is kept."""
+    out, nbs = tmp_path / "site", tmp_path / "nbs"
+    assert _build(out, _notebooks(nbs, "a", "b"), capsys)[0] == 0
+    assert _build(out, _notebooks(nbs, "a"), capsys)[0] == 0
+    assert not (out / "b.html").exists() and (out / "a.html").is_file()
+    assert _build(out, _notebooks(nbs, "a", "b"), capsys)[0] == 0
+    (out / "b.html").write_text("my edits")
+    rc, err = _build(out, _notebooks(nbs, "a"), capsys)
+    assert rc == 0 and f"kept {out / 'b.html'}" in err
+    assert (out / "b.html").read_text() == "my edits" and "b.html" not in _manifest_names(out)
+    rc, err = _build(out, _notebooks(nbs, "a", "b"), capsys)  # the file is the user's now: never overwritten
+    assert rc == 1 and "b.html, which tools/build_site.py did not write" in err
+    assert (out / "b.html").read_text() == "my edits"
+
+
+def test_site_has_no_option_that_deletes_a_folder(tmp_path: Path, tiny_vendor, capsys):
+    """--force replaced --out whatever it held."""
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes")
+    with pytest.raises(SystemExit) as exit_info:
+        build_site.main(["--out", str(out), "--notebooks", str(_notebooks(tmp_path / "nbs", "a")), "--force"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --force" in capsys.readouterr().err
+    assert [p.name for p in out.iterdir()] == ["notes.txt"]
+
+
+def test_site_build_never_renames_its_folder_nor_writes_beside_it(tmp_path: Path, tiny_vendor, capsys,
+                                                                   monkeypatch):
+    """The build went through a copy beside --out and a rename of --out: EBUSY on a mount point (and no room or
+    no permission beside it failed the build too)."""
+    out, nbs = tmp_path / "mnt" / "site", _notebooks(tmp_path / "nbs", "a")
+    assert _build(out, nbs, capsys)[0] == 0
+    real_replace, real_rename, real_mkdtemp = os.replace, os.rename, tempfile.mkdtemp
+
+    def busy(real):
+        def call(src, dst, *args, **kwargs):
+            if out in (Path(src), Path(dst)):
+                raise OSError(errno.EBUSY, os.strerror(errno.EBUSY), str(src))
+            return real(src, dst, *args, **kwargs)
+        return call
+
+    def no_room_beside(*args, **kwargs):
+        if Path(kwargs.get("dir") or args[2]) == out.parent:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+        return real_mkdtemp(*args, **kwargs)
+
+    monkeypatch.setattr(os, "replace", busy(real_replace))
+    monkeypatch.setattr(os, "rename", busy(real_rename))
+    monkeypatch.setattr(tempfile, "mkdtemp", no_room_beside)
+    _notebook(nbs / "a.ipynb", "new output")
+    assert _build(out, nbs, capsys) == (0, "")
+    assert "new output" in (out / "a.html").read_text()
+    assert [p.name for p in out.parent.iterdir()] == ["site"]
+
+
+SITE_RUNNER = """import importlib.util, json, sys
+spec = importlib.util.spec_from_file_location("build_site", sys.argv[1])
+m = sys.modules["build_site"] = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(m)
+m.VENDOR = (m.Vendor(**json.loads(sys.argv[2])),)
+exec(sys.argv[3])
+sys.exit(m.main(sys.argv[4:]))
+"""
+
+
+def _site_cmd(vendor: dict, hook: str, out: Path, nbs: Path) -> list[str]:
+    return [sys.executable, "-c", SITE_RUNNER, str(REPO / "tools" / "build_site.py"), json.dumps(vendor), hook,
+            "--out", str(out), "--notebooks", str(nbs)]
+
+
+def test_site_sigterm_while_writing_leaves_no_temporary_files(tmp_path: Path, tiny_vendor):
+    """SIGTERM during a build left *.tmp files in --out and a .site.building-* copy beside it."""
+    out, nbs = tmp_path / "site", _notebooks(tmp_path / "nbs", "a")
+    proc = _terminate_at_first_write(_site_cmd(tiny_vendor, _announce_and_wait_at_replace(out), out, nbs))
+    assert proc.returncode == -signal.SIGTERM, proc.stderr
+    assert _leftovers(tmp_path) == []
+
+
+def test_site_full_disk_is_one_line_naming_the_file(tmp_path: Path, tiny_vendor, capsys):
+    """A write the disk refuses printed a raw traceback."""
+    out, nbs = tmp_path / "site", _notebooks(tmp_path / "nbs", "a")
+    assert _build(out, nbs, capsys)[0] == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    _notebook(nbs / "a.ipynb", "new output")
+    proc = subprocess.run(_site_cmd(tiny_vendor, "", out, nbs), capture_output=True, text=True, env=_env(),
+                          timeout=300, preexec_fn=_limit_file_size(200_000))  # a page is larger
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines() == [f"build_site.py: cannot write {out / 'a.html'}: "
+                                                f"{os.strerror(errno.EFBIG)}"]
+    after = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    manifest = out / build_site.MANIFEST
+    assert {p: b for p, b in after.items() if p != manifest} == {p: b for p, b in before.items() if p != manifest}
+    assert _leftovers(tmp_path) == []
+    assert _build(out, nbs, capsys)[0] == 0 and "new output" in (out / "a.html").read_text()  # still its own
+
+
+# ----------------------------------------------------------------------------------------- both tools
+
+
+def _cli(out: Path, capsys) -> tuple[int, str]:
+    try:
+        return cli_main(["--out", str(out)]), capsys.readouterr().err
+    except SystemExit as exc:
+        return 1, str(exc.code)
+
+
+PLACES = {  # name: (the folder, given the fake home and a fake git repository, and what the error says)
+    "home": (lambda home, repo: home, "is your home folder"),
+    "above home": (lambda home, repo: home.parent, "contains your home folder"),
+    "git repository": (lambda home, repo: repo, "is a git repository"),
+    "course repository": (lambda home, repo: REPO, "is the course's repository"),
+    "course notebooks": (lambda home, repo: REPO / "notebooks", "is the course's notebooks folder"),
+    "above the course": (lambda home, repo: REPO.parent, "contains the course's repository"),
+    "root": (lambda home, repo: Path("/"), "is the root folder"),
+}
+
+
+@pytest.mark.parametrize("tool", ["cli", "site"])
+@pytest.mark.parametrize("place", PLACES)
+def test_tools_refuse_folders_that_hold_the_users_work(tmp_path: Path, monkeypatch, capsys, quick_cli,
+                                                       tiny_vendor, tool, place):
+    """--out the repository, notebooks/, the home folder or / was replaced (site --force) or written into (CLI)."""
+    home, repo = tmp_path / "home", tmp_path / "work" / "project"
+    for folder in (home, repo / ".git"):
+        folder.mkdir(parents=True)
+        (folder / "precious.txt").write_text("the user's")
+    monkeypatch.setenv("HOME", str(home))
+    nbs = _notebooks(tmp_path / "nbs", "a")
+    where, says = PLACES[place]
+    out = where(home, repo)
+    theirs = {CLI_MANIFEST, "summary.txt", "01_embeddings_relu.png", build_site.MANIFEST, "index.html", "a.html",
+              "_static"}
+    before = {name for name in theirs if (out / name).exists()}  # (/ and the course's parent are shared places)
+    rc, err = _cli(out, capsys) if tool == "cli" else _build(out, nbs, capsys)
+    assert rc == 1 and len(err.strip().splitlines()) == 1
+    assert f"--out {out} {says}" in err
+    assert {name for name in theirs if (out / name).exists()} == before
+    assert (home / "precious.txt").read_text() == (repo / ".git" / "precious.txt").read_text() == "the user's"
 
