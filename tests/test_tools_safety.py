@@ -45,6 +45,7 @@ def _load_tool(name: str):
 
 
 build_site = _load_tool("build_site")
+run_notebooks = _load_tool("run_notebooks")
 
 
 def _env() -> dict[str, str]:
@@ -370,3 +371,55 @@ def test_tools_refuse_folders_that_hold_the_users_work(tmp_path: Path, monkeypat
     assert {name for name in theirs if (out / name).exists()} == before
     assert (home / "precious.txt").read_text() == (repo / ".git" / "precious.txt").read_text() == "the user's"
 
+
+# ----------------------------------------------------------------------------------------- run_notebooks
+
+
+def _one_cell_notebook(folder: Path, source: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "nb.ipynb"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source)]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def _outputs(path: Path) -> list[dict]:
+    return [o for c in json.loads(path.read_text())["cells"] for o in c.get("outputs", [])]
+
+
+def test_run_notebooks_keeps_an_edit_saved_while_it_ran(tmp_path: Path, monkeypatch, capsys):
+    """The notebook read at the start was written over at the end: an edit saved meanwhile was lost."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "scratch"))
+    (tmp_path / "scratch").mkdir()
+    path = _one_cell_notebook(tmp_path / "nbs", "open('nb.ipynb', 'a').write('\\n')  # JupyterLab saves an edit")
+    edited = path.read_bytes() + b"\n"
+    assert run_notebooks.main([str(path)]) == 1
+    assert path.read_bytes() == edited
+    err = capsys.readouterr().err
+    assert f"{path} changed on disk while it ran" in err
+    copy = Path(re.search(r"the executed copy is (\S+\.ipynb)", err).group(1))
+    assert copy.parent.parent == tmp_path / "scratch"  # outside notebooks/: nbval never collects it
+    assert json.loads(copy.read_text())["cells"][0]["execution_count"] == 1
+    assert [p.name for p in path.parent.iterdir()] == ["nb.ipynb"]
+
+
+def test_run_notebooks_refuses_to_store_stderr(tmp_path: Path, capsys):
+    """Whatever the kernel wrote to stderr (environment warnings) was stored in the notebook."""
+    path = _one_cell_notebook(tmp_path, "import sys\nprint('a warning from the environment', file=sys.stderr)")
+    before = path.read_bytes()
+    assert run_notebooks.main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "the run wrote to stderr (cell 0: 'a warning from the environment')" in err
+    assert path.read_bytes() == before
+
+
+def test_run_notebooks_gives_the_kernel_a_writable_matplotlib_folder(tmp_path: Path, monkeypatch):
+    """An unwritable MPLCONFIGDIR (or HOME) put matplotlib's 'created a temporary cache directory' warning
+    into the first figure cell's stored output."""
+    monkeypatch.setenv("MPLCONFIGDIR", "/proc/toymodel-not-writable")
+    path = _one_cell_notebook(tmp_path, "import matplotlib.pyplot as plt\nprint('imported')")
+    assert run_notebooks.main([str(path)]) == 0
+    assert [(o["output_type"], o.get("name"), "".join(o.get("text", ""))) for o in _outputs(path)] == [
+        ("stream", "stdout", "imported\n")]
