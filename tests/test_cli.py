@@ -6,7 +6,8 @@ import matplotlib.image as mpimg
 import pytest
 import torch
 
-from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
+import toymodel.__main__ as cli
+from toymodel.__main__ import FIGURES, MANIFEST, main, output_folder
 
 
 def test_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path, capsys):
@@ -18,9 +19,15 @@ def test_refuses_to_overwrite_a_file_it_did_not_write(tmp_path: Path, capsys):
     assert not (tmp_path / FIGURES[0]).exists()  # it stopped before any work
 
 
-def test_force_allows_overwriting(tmp_path: Path):
+def test_no_option_overwrites_a_file_it_did_not_write(tmp_path: Path, monkeypatch, capsys):
+    """--force used to overwrite the user's files: it is gone, and nothing else overwrites them either."""
+    for name in ("experiment_1", "experiment_2", "experiment_3", "experiment_4"):
+        monkeypatch.setattr(cli, name, lambda out, opts: "")
     (tmp_path / "summary.txt").write_text("my notes")
-    OutputFolder(tmp_path, force=True).check(["summary.txt"])  # no SystemExit
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--force", "--out", str(tmp_path)])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --force" in capsys.readouterr().err
+    assert (tmp_path / "summary.txt").read_text() == "my notes"
 
 
 def test_quick_run_writes_every_figure_and_a_summary(tmp_path: Path, capsys):
@@ -31,9 +38,9 @@ def test_quick_run_writes_every_figure_and_a_summary(tmp_path: Path, capsys):
     summary = (tmp_path / "summary.txt").read_text()
     assert "p = 0.05 (S = 0.95): 5 of 5 represented" in summary
     assert "D* = m / ||W||_F^2 sticks at 1" in summary
-    # the files are recorded as its own, so a second run may overwrite them without --force
+    # the files are recorded as its own, so a second run may overwrite them
     assert set(FIGURES + ["summary.txt"]) <= set((tmp_path / MANIFEST).read_text().split())
-    OutputFolder(tmp_path, force=False).check(FIGURES + ["summary.txt"])
+    output_folder(tmp_path).check(FIGURES + ["summary.txt"])
 
 
 def test_summary_names_kept_features_only_when_the_norms_clear_the_cut():

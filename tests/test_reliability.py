@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from toymodel import ToyModel, evaluate_loss, feature_norms, n_represented, train_toy_model
-from toymodel.__main__ import FIGURES, MANIFEST, OutputFolder, main
+from toymodel import ToyModel, evaluate_loss, feature_norms, n_represented, outputs, train_toy_model
+from toymodel.__main__ import FIGURES, MANIFEST, main, output_folder
 from toymodel.computation import AbsValueModel, evaluate_abs_loss, train_abs_model
 from toymodel.data import density_sweep, generate_sparse_features, geometric_importance
 from toymodel.experiments import basic_superposition, feature_geometry_densities, load_feature_geometry
@@ -39,28 +39,27 @@ def test_cli_never_writes_through_a_dangling_symlink(tmp_path: Path):
     with pytest.raises(SystemExit, match="symbolic links named summary.txt"):
         main(["--quick", "--out", str(out)])
     assert not (elsewhere / "file").exists()
-    with pytest.raises(SystemExit, match="symbolic links"):  # not even with --force
-        OutputFolder(out, force=True).check(["summary.txt"])
+    with pytest.raises(outputs.OutputError, match="symbolic links"):
+        output_folder(out).check(["summary.txt"])
 
 
 def test_cli_never_writes_through_a_symlinked_manifest(tmp_path: Path):
     (tmp_path / MANIFEST).symlink_to(tmp_path / "outside")
-    with pytest.raises(SystemExit, match="symbolic links named .toymodel-files"):
-        OutputFolder(tmp_path, force=True).check(["summary.txt"])
+    with pytest.raises(outputs.OutputError, match="symbolic links named .toymodel-files"):
+        output_folder(tmp_path).check(["summary.txt"])
     assert not (tmp_path / "outside").exists()
 
 
 def test_cli_writes_atomically_and_keeps_the_manifest_consistent(tmp_path: Path, monkeypatch):
     _save(tmp_path, "first", "a.txt")
-    cli = sys.modules["toymodel.__main__"]
-    real = cli._atomic_write
+    real = outputs.atomic_write
 
-    def interrupted_before_the_rename(target, data):
+    def interrupted_before_the_rename(target, data, check=None):
         if target.name == "a.txt":  # the manifest has been written; Ctrl-C arrives now
             raise KeyboardInterrupt
-        real(target, data)
+        real(target, data, check)
 
-    monkeypatch.setattr(cli, "_atomic_write", interrupted_before_the_rename)
+    monkeypatch.setattr(outputs, "atomic_write", interrupted_before_the_rename)
     with pytest.raises(KeyboardInterrupt):
         _save(tmp_path, "second", "a.txt")
     monkeypatch.undo()
@@ -71,7 +70,7 @@ def test_cli_writes_atomically_and_keeps_the_manifest_consistent(tmp_path: Path,
 
 
 def _save(path: Path, text: str, name: str) -> None:
-    out = OutputFolder(path, force=False)
+    out = output_folder(path)
     out.check([name])
     out.save_text(text, name)
 
@@ -90,26 +89,25 @@ def test_cli_killed_while_saving_leaves_no_truncated_file(tmp_path: Path):
     for p in pngs:
         assert p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and p.read_bytes()[-8:-4] == b"IEND", p.name
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
-    OutputFolder(tmp_path, force=False).check(FIGURES + ["summary.txt"])  # all ours: no SystemExit
+    output_folder(tmp_path).check(FIGURES + ["summary.txt"])  # all ours: no OutputError
 
 
 def test_cli_refuses_a_file_the_user_edited_after_the_tool_wrote_it(tmp_path: Path):
     _save(tmp_path, "the tool's summary", "summary.txt")
     (tmp_path / "summary.txt").write_text("my edits")
-    with pytest.raises(SystemExit, match="did not write.*changed since"):
-        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+    with pytest.raises(outputs.OutputError, match="did not write.*changed since"):
+        output_folder(tmp_path).check(["summary.txt"])
 
 
 def test_cli_does_not_believe_a_forged_manifest(tmp_path: Path):
     (tmp_path / "summary.txt").write_text("my notes")
     (tmp_path / MANIFEST).write_text("summary.txt\n")  # the old name-only format, or a user's own file
-    with pytest.raises(SystemExit, match="not written by this version"):
-        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+    with pytest.raises(outputs.OutputError, match="not written by this version"):
+        output_folder(tmp_path).check(["summary.txt"])
     # a manifest in the right format that lists the name with another content's hash is no better
-    (tmp_path / MANIFEST).write_text(sys.modules["toymodel.__main__"].MANIFEST_HEADER + "\n" + "0" * 64
-                                     + "  summary.txt\n")
-    with pytest.raises(SystemExit, match="summary.txt, which python -m toymodel did not write"):
-        OutputFolder(tmp_path, force=False).check(["summary.txt"])
+    (tmp_path / MANIFEST).write_text(output_folder(tmp_path).header + "\n" + "0" * 64 + "  summary.txt\n")
+    with pytest.raises(outputs.OutputError, match="summary.txt, which python -m toymodel did not write"):
+        output_folder(tmp_path).check(["summary.txt"])
     assert (tmp_path / "summary.txt").read_text() == "my notes"
 
 

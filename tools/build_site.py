@@ -15,10 +15,14 @@ from the npm registry at the pinned versions in VENDOR (each tarball's sha512 is
 `npm pack`. Tarballs are cached in --npm-cache (default $TOYMODEL_NPM_CACHE or ~/.cache/toymodel/npm):
 put them there by hand (`npm pack NAME@VERSION`) to build with no network at all.
 
-DIR must be empty, missing, or a site this tool wrote (DIR/.toymodel-site.json lists every file with its
-sha256): a non-empty folder it did not write, or a file in it that was changed since, is refused (exit 1),
-unless --force. The site is built in a temporary folder beside DIR and then renamed into place, so an
-interrupted build never leaves a half-written DIR. The same inputs give the same bytes.
+The tool writes only its own files in DIR and lists them in DIR/.toymodel-site-files (sha256 and name of
+each). A rebuild replaces those files, removes the ones the new build no longer makes (if unchanged since),
+and keeps everything else: a file it did not write, or one of its own edited since, is never overwritten or
+deleted (a planned file that is one of those stops the build, exit 1, before anything is written). DIR may
+not be, or contain, /, the home folder, a git repository's root, or this repository and its notebooks/.
+Each file is written atomically (a temporary file beside it, then a rename), so an interrupted build (Ctrl-C,
+SIGTERM) leaves every file whole and no temporary file; nothing is written outside DIR. The same inputs give
+the same bytes. (toymodel.outputs is the code that does this, shared with `python -m toymodel`.)
 """
 
 from __future__ import annotations
@@ -28,7 +32,6 @@ import base64
 from dataclasses import dataclass
 import hashlib
 import html
-import json
 import os
 from pathlib import Path
 import re
@@ -38,10 +41,15 @@ import sys
 import tarfile
 import tempfile
 
-__all__ = ["VENDOR", "Vendor", "SiteError", "build_site", "check_out", "fetch_tarball", "main"]
-
 REPO = Path(__file__).resolve().parent.parent
-MANIFEST = ".toymodel-site.json"
+sys.path.insert(0, str(REPO))  # run as a script from a checkout: import this checkout's toymodel
+
+from toymodel.outputs import OutputError, OutputFolder  # noqa: E402
+
+__all__ = ["MANIFEST", "TOOL", "VENDOR", "Vendor", "SiteError", "build_site", "fetch_tarball", "main"]
+
+TOOL = "tools/build_site.py"
+MANIFEST = ".toymodel-site-files"  # one "sha256  name" line per file this tool wrote in the site
 STATIC = "_static"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
@@ -143,8 +151,9 @@ def _match(name: str, pattern: str) -> bool:
     return Path(name).match(pattern) and name.count("/") == pattern.count("/")
 
 
-def _unpack(vendor: Vendor, tarball: Path, dest: Path) -> None:
-    """Copy the kept files of the package (inside the tarball's package/ folder) to dest."""
+def _unpack(vendor: Vendor, tarball: Path) -> dict[str, bytes]:
+    """The kept files of the package (inside the tarball's package/ folder): {name in the site: content}."""
+    files: dict[str, bytes] = {}
     with tarfile.open(tarball, "r:gz") as tar:
         for member in sorted(tar.getmembers(), key=lambda m: m.name):
             if not member.isfile() or not member.name.startswith("package/"):
@@ -154,13 +163,13 @@ def _unpack(vendor: Vendor, tarball: Path, dest: Path) -> None:
                 continue
             with tar.extractfile(member) as src:  # type: ignore[union-attr]
                 data = src.read()
-            folders = [vendor.folder, *(f for pattern, f in vendor.copies if _match(name, pattern))]
-            for folder in folders:
-                target = dest / folder / (name if folder == vendor.folder else Path(name).name)
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
-    if not (dest / vendor.folder).is_dir():
+            files[f"{vendor.folder}/{name}"] = data
+            for pattern, folder in vendor.copies:
+                if _match(name, pattern):
+                    files[f"{folder}/{Path(name).name}"] = data
+    if not files:
         raise SiteError(f"{tarball} holds none of the files the site needs")
+    return files
 
 
 # ------------------------------------------------------------------------------------------ pages
@@ -258,92 +267,54 @@ JupyterLab.</p>
 """
 
 
-# ------------------------------------------------------------------------------------------ output folder
+# ------------------------------------------------------------------------------------------ the site
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def build_site(out: Path, notebooks: Path, cache: Path | None = None, readme: Path = REPO / "README.md") -> list[Path]:
+    """Write the static edition to out; return the pages written (index first). Raises SiteError or OutputError.
 
-
-def check_out(out: Path, force: bool) -> None:
-    """Refuse a non-empty DIR this tool did not write, or one whose files were changed since (unless force)."""
-    if out.exists() and not out.is_dir():
-        raise SiteError(f"--out {out} exists and is not a folder")
-    if out.is_symlink():
-        raise SiteError(f"--out {out} is a symbolic link: give the real folder")
-    if not out.is_dir() or not any(out.iterdir()) or force:
-        return
-    manifest = out / MANIFEST
-    if not manifest.is_file():
-        raise SiteError(f"--out {out} is not empty and was not written by build_site.py (no {MANIFEST}): "
-                        "give an empty or new folder, or pass --force to replace it")
-    try:
-        written = json.loads(manifest.read_text())["files"]
-    except (ValueError, KeyError, TypeError):
-        raise SiteError(f"{manifest} is unreadable: give an empty or new folder, or pass --force") from None
-    present = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() or p.is_symlink()}
-    present.discard(MANIFEST)
-    extra = sorted(present - set(written))
-    changed = sorted(name for name, digest in written.items()
-                     if name in present and ((out / name).is_symlink() or _sha256(out / name) != digest))
-    if extra or changed:
-        what = "; ".join(filter(None, [extra and f"files it did not write: {', '.join(extra[:5])}",
-                                       changed and f"files changed since: {', '.join(changed[:5])}"]))
-        raise SiteError(f"--out {out} holds {what}. Move them away, or pass --force to replace the folder")
-
-
-def build_site(out: Path, notebooks: Path, cache: Path | None = None, force: bool = False,
-               readme: Path = REPO / "README.md") -> list[Path]:
-    """Write the static edition to out; return the pages written (index first). Raises SiteError."""
-    out = out.absolute()
-    check_out(out, force)
-    paths = sorted(notebooks.glob("*.ipynb"))
+    Every page and shipped file is made in memory first, then written (each file atomically); the files an
+    earlier build wrote that this one does not are removed, and a note is printed for each one kept because it
+    was edited since.
+    """
+    folder = OutputFolder(out, tool=TOOL, manifest=MANIFEST)
+    paths = sorted(Path(notebooks).glob("*.ipynb"))
     if not paths:
         raise SiteError(f"no notebooks (*.ipynb) in {notebooks}")
     stems = [p.stem for p in paths]
-    tarballs = [(v, fetch_tarball(v, _cache_dir(cache))) for v in VENDOR]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.building-"))
-    try:
-        for vendor, tarball in tarballs:
-            _unpack(vendor, tarball, tmp)
-        (tmp / "index.html").write_text(_index(readme, stems), encoding="utf-8")
-        for path in paths:
-            (tmp / f"{path.stem}.html").write_text(_render_page(path, stems), encoding="utf-8")
-        files = {p.relative_to(tmp).as_posix(): _sha256(p) for p in sorted(tmp.rglob("*")) if p.is_file()}
-        (tmp / MANIFEST).write_text(json.dumps({"tool": "tools/build_site.py", "files": files}, indent=1,
-                                               sort_keys=True) + "\n")
-        for p in [tmp, *tmp.rglob("*")]:
-            p.chmod(0o755 if p.is_dir() else 0o644)
-        old = None
-        if out.exists():
-            old = out.with_name(f".{out.name}.old-{os.getpid()}")
-            os.replace(out, old)
-        os.replace(tmp, out)
-        if old is not None:
-            shutil.rmtree(old)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return [out / "index.html", *(out / f"{s}.html" for s in stems)]
+    pages = ["index.html", *(f"{s}.html" for s in stems)]
+    folder.check(pages)  # a clear error before the slow part
+    files: dict[str, bytes] = {}
+    for vendor in VENDOR:
+        files.update(_unpack(vendor, fetch_tarball(vendor, _cache_dir(cache))))
+    files["index.html"] = _index(readme, stems).encode("utf-8")
+    for path in paths:
+        files[f"{path.stem}.html"] = _render_page(path, stems).encode("utf-8")
+    folder.save_many(files)
+    for note in folder.finish():
+        print(f"build_site.py: {note}", file=sys.stderr)
+    return [folder.path / page for page in pages]
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Build the site from the command line; a problem is one line on stderr and exit status 1."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, required=True, help="the site's folder (new, empty, or an earlier build)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="the site's folder (new, or an earlier build: its other files are kept)")
     parser.add_argument("--notebooks", type=Path, default=REPO / "notebooks",
                         help="folder of executed notebooks (default: notebooks/)")
     parser.add_argument("--npm-cache", type=Path, default=None,
                         help="folder of npm tarballs (default $TOYMODEL_NPM_CACHE or ~/.cache/toymodel/npm)")
-    parser.add_argument("--force", action="store_true", help="replace --out even if this tool did not write it")
     args = parser.parse_args(argv)
     try:
-        pages = build_site(args.out, args.notebooks, args.npm_cache, args.force)
-    except SiteError as exc:
+        pages = build_site(args.out, args.notebooks, args.npm_cache)
+    except (SiteError, OutputError) as exc:
         print(f"build_site.py: {exc}", file=sys.stderr)
         return 1
-    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
-    print(f"wrote {len(pages)} pages to {args.out} ({size / 1e6:.1f} MB with {STATIC}/); serve it with:\n"
+    except OSError as err:  # reading a notebook, the README or the npm cache
+        print(f"build_site.py: {err.filename or ''}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    print(f"wrote {len(pages)} pages to {args.out}; serve it with:\n"
           f"    python -m http.server -d {args.out} 8000    # then open http://127.0.0.1:8000/")
     return 0
 

@@ -11,9 +11,17 @@ deterministic: PYTHONHASHSEED=0, IPython history in memory, widget model ids ren
 notebook's name (instead of random uuids), so re-running an unchanged notebook on the same machine
 rewrites the same bytes. OMP_NUM_THREADS and the rest of the environment are passed through unchanged.
 
-A notebook whose execution fails is left untouched on disk; the script carries on with the others and
-exits with status 1. For each notebook it prints the wall time and the kernel's peak RSS (VmHWM of the
-kernel process, read from /proc before the kernel is shut down; Linux only, "n/a" elsewhere).
+A notebook is left untouched on disk, and the script carries on with the others and exits with status 1,
+when its execution fails; when the run wrote to stderr (no committed notebook stores stderr: there it is
+environment noise such as matplotlib's "created a temporary cache directory" under an unwritable HOME or
+MPLCONFIGDIR; a cell that means to show something prints it to stdout); or when the file changed on disk
+while it ran (an edit saved from JupyterLab meanwhile is kept: the executed copy is written to a new folder
+in the temporary directory, outside notebooks/, and the message names it). Where matplotlib would find no
+writable config folder, the kernels get a fresh MPLCONFIGDIR (its font cache built before the first
+notebook). Each notebook is written atomically (toymodel.outputs.atomic_write: a temporary file beside it,
+then a rename; Ctrl-C or SIGTERM leave no temporary file). For each notebook it prints the wall time and the
+kernel's peak RSS (VmHWM of the kernel process, read from /proc before the kernel is shut down; Linux only,
+"n/a" elsewhere).
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ import json
 import os
 from pathlib import Path
 import re
+import subprocess
 import sys
+import tempfile
 import time
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
@@ -35,9 +45,23 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 import nbformat
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # run as a script from a checkout: import this checkout's toymodel
+
+from toymodel.outputs import OutputError, atomic_write  # noqa: E402
+
+__all__ = ["NotSaved", "kernel_env", "main", "run_notebook"]
+
 NB_DIR = REPO / "notebooks"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+class NotSaved(Exception):
+    """The notebook ran, but the result was not written to it; the message says why (and where it is)."""
+
+
+class _Changed(Exception):
+    """The notebook on disk is no longer the one that was read."""
 
 
 class CurrentEnvKernelSpecManager(KernelSpecManager):
@@ -129,7 +153,28 @@ def _clean_before_run(nb: nbformat.NotebookNode) -> None:
             cell.execution_count = None
 
 
-async def _execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> float | None:
+def _matplotlib_stderr(env: dict[str, str]) -> str:
+    """What importing matplotlib writes to stderr under env (a warning where it finds no writable folder)."""
+    proc = subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], env=env, capture_output=True,
+                          text=True, timeout=600)
+    return proc.stderr.strip()
+
+
+def kernel_env(scratch: Path) -> dict[str, str]:
+    """The kernels' environment: this one with PYTHONHASHSEED=0 and no MPLBACKEND (the kernel must use the inline
+    backend, whatever the caller set); where matplotlib would warn (no writable config folder: it then makes a
+    temporary one, and says so in the first figure cell's output), MPLCONFIGDIR in scratch, its font cache built."""
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    env.pop("MPLBACKEND", None)
+    if _matplotlib_stderr(env):
+        env["MPLCONFIGDIR"] = str(scratch / "matplotlib")
+        noise = _matplotlib_stderr(env)  # builds the font cache now, not inside a notebook's first cell
+        if noise:
+            print(f"warning: importing matplotlib in the kernels still writes to stderr:\n{noise}", file=sys.stderr)
+    return env
+
+
+async def _execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int, env: dict[str, str]) -> float | None:
     """Run every cell of nb (in place) in a fresh kernel; return the kernel's peak RSS in MB."""
     km = AsyncKernelManager(kernel_name="python3", kernel_spec_manager=CurrentEnvKernelSpecManager())
     client = NotebookClient(
@@ -143,8 +188,6 @@ async def _execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> float 
         record_timing=False,
         resources={"metadata": {"path": str(cwd)}},
     )
-    env = dict(os.environ, PYTHONHASHSEED="0")
-    env.pop("MPLBACKEND", None)  # the kernel must use the inline backend, whatever the caller set
     try:
         await client.async_execute(cwd=str(cwd), env=env)
         return _vm_hwm_mb(getattr(km.provisioner, "pid", None))
@@ -155,21 +198,103 @@ async def _execute(nb: nbformat.NotebookNode, cwd: Path, timeout: int) -> float 
             client.kc.stop_channels()
 
 
-def run_notebook(path: Path, timeout: int) -> tuple[float, float | None]:
-    """Execute one notebook in place; return (wall seconds, peak kernel RSS MB). Raises on failure."""
-    nb = nbformat.read(path, as_version=4)
+def _stderr_outputs(nb: nbformat.NotebookNode) -> list[str]:
+    """Where the run wrote to stderr, with the first line of each: the cells' outputs and Output widgets'."""
+    def first_line(out: dict) -> str:
+        text = out.get("text", "")
+        text = "".join(text) if isinstance(text, list) else text
+        return repr(text.strip().splitlines()[0][:120] if text.strip() else text)
+
+    def is_stderr(out: dict) -> bool:
+        return out.get("output_type") == "stream" and out.get("name") == "stderr"
+
+    found = [f"cell {i}: {first_line(o)}" for i, c in enumerate(nb.cells) for o in c.get("outputs", []) if is_stderr(o)]
+    state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for model in state.values():
+        outputs = model.get("state", {}).get("outputs", []) or []
+        found += [f"an Output widget: {first_line(o)}" for o in outputs if is_stderr(o)]
+    return found
+
+
+def _notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
+    """The file nbformat.write would write."""
+    text = nbformat.writes(nb)
+    return (text if text.endswith("\n") else text + "\n").encode("utf-8")
+
+
+def _save_unless_changed(path: Path, digest: str, data: bytes) -> None:
+    """Replace path by data if it still has the content it had when read (sha256 digest); else keep it and
+    raise NotSaved naming a copy of data in a new temporary folder (outside notebooks/: nbval never collects it)."""
+    def unchanged() -> None:
+        try:
+            now = hashlib.sha256(path.read_bytes()).hexdigest()
+        except FileNotFoundError:
+            now = None
+        if now != digest:
+            raise _Changed
+
+    try:
+        atomic_write(path, data, check=unchanged)
+    except _Changed:
+        copy = Path(tempfile.mkdtemp(prefix="run_notebooks-")) / path.name
+        atomic_write(copy, data)
+        raise NotSaved(f"{path} changed on disk while it ran (an edit saved meanwhile?), so it was not overwritten; "
+                       f"the executed copy is {copy}. Run it again to store fresh outputs") from None
+
+
+def run_notebook(path: Path, timeout: int, env: dict[str, str] | None = None) -> tuple[float, float | None]:
+    """Execute one notebook in place; return (wall seconds, peak kernel RSS MB).
+
+    Raises CellExecutionError (and nbclient's other errors) when a cell fails, NotSaved when the run wrote to
+    stderr or the file changed meanwhile, OutputError when it cannot be written; in each case the file is
+    unchanged.  env: the kernel's environment (default: kernel_env with a scratch folder for this run).
+    """
+    if env is None:
+        with tempfile.TemporaryDirectory(prefix="run_notebooks-") as scratch:
+            return run_notebook(path, timeout, kernel_env(Path(scratch)))
+    original = path.read_bytes()
+    nb = nbformat.reads(original.decode("utf-8"), as_version=4)
     _clean_before_run(nb)
     start = time.perf_counter()
-    rss = asyncio.run(_execute(nb, path.parent, timeout))
+    rss = asyncio.run(_execute(nb, path.parent, timeout, env))
     wall = time.perf_counter() - start
     nb = _renumber_widget_ids(nb, path.stem)
-    tmp = path.with_name(f".{path.name}.tmp")
-    nbformat.write(nb, tmp)
-    os.replace(tmp, path)
+    noise = _stderr_outputs(nb)
+    if noise:
+        raise NotSaved(f"{path} was not overwritten: the run wrote to stderr ({'; '.join(noise[:3])}), which is "
+                       "not stored in the notebooks (environment noise, e.g. an unwritable HOME or MPLCONFIGDIR, "
+                       "or a warning): fix the cause and run it again")
+    _save_unless_changed(path, hashlib.sha256(original).hexdigest(), _notebook_bytes(nb))
     return wall, rss
 
 
+def _run_all(paths: list[Path], timeout: int, env: dict[str, str]) -> tuple[list, list[str]]:
+    """Run each notebook, carrying on past failures; return the timing rows and the names that failed."""
+    rows: list[tuple[str, float, float | None]] = []
+    failed: list[str] = []
+    for path in paths:
+        name = path.name
+        print(f"running {name} ...", flush=True)
+        start = time.perf_counter()
+        try:
+            wall, rss = run_notebook(path, timeout, env)
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+            wall = time.perf_counter() - start
+            print(f"FAILED  {name} after {wall:.1f} s (file left unchanged):\n{exc}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
+        except (NotSaved, OutputError) as exc:
+            print(f"FAILED  {name}: {exc}", file=sys.stderr, flush=True)
+            failed.append(name)
+            continue
+        rss_text = f"{rss:.0f} MB" if rss is not None else "n/a"
+        print(f"ok      {name}: {wall:.1f} s, peak kernel RSS {rss_text}", flush=True)
+        rows.append((name, wall, rss))
+    return rows, failed
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the notebooks named (default: all of notebooks/); exit status 1 if any failed or was not saved."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: notebooks/*.ipynb")
     parser.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
@@ -177,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="print a markdown table: | notebook | time (s) | peak kernel RSS (MB) |")
     args = parser.parse_args(argv)
 
-    paths = [p.resolve() for p in args.notebooks] or sorted(NB_DIR.glob("*.ipynb"))
+    paths = [p.resolve() for p in args.notebooks or sorted(NB_DIR.glob("*.ipynb"))]
     if not paths:
         print(f"no notebooks found in {NB_DIR}", file=sys.stderr)
         return 1
@@ -186,22 +311,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"not found: {', '.join(missing)}", file=sys.stderr)
         return 1
 
-    rows: list[tuple[str, float, float | None]] = []
-    failed: list[str] = []
-    for path in paths:
-        name = path.name
-        print(f"running {name} ...", flush=True)
-        start = time.perf_counter()
-        try:
-            wall, rss = run_notebook(path, args.timeout)
-        except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
-            wall = time.perf_counter() - start
-            print(f"FAILED  {name} after {wall:.1f} s (file left unchanged):\n{exc}", file=sys.stderr, flush=True)
-            failed.append(name)
-            continue
-        rss_text = f"{rss:.0f} MB" if rss is not None else "n/a"
-        print(f"ok      {name}: {wall:.1f} s, peak kernel RSS {rss_text}", flush=True)
-        rows.append((name, wall, rss))
+    with tempfile.TemporaryDirectory(prefix="run_notebooks-") as scratch:
+        rows, failed = _run_all(paths, args.timeout, kernel_env(Path(scratch)))
 
     if args.timing_table and rows:
         print()
