@@ -272,6 +272,17 @@ def test_a_plain_torch_loop_with_the_learners_functions_finds_the_pentagon(capsy
     assert nb01.plot_beside_library(W, pentagon()[None]) is not None
 
 
+def test_the_loop_on_dense_features_finds_the_dense_solution_the_hidden_answer_describes(capsys):
+    """Notebook 01, section 8's "Try" (p = 1 instead of 0.05, the loop as shipped): two features at right angles,
+    norm about 1, the other three fading; the check calls it the dense solution."""
+    W = train_5_to_2(density=1.0)[0]
+    norms = W.norm(dim=1)
+    assert ((norms[:2] - 1).abs() < 0.05).all() and (norms[2:] < 0.1).all()
+    assert abs(float(W[0] @ W[1] / (norms[0] * norms[1]))) < 0.05
+    assert nb01.check_trained_pentagon(W) is False
+    assert "dense solution" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize("W, named", [
     (lambda: pentagon(0.01), "hardly moved"),
     (lambda: train_5_to_2(density=1.0, steps=400), "dense solution"),

@@ -293,6 +293,23 @@ def test_LiveRetrainer_degrades_without_a_kernel():
     assert base64.b64decode(ex._repr_mimebundle_()["image/png"]) == shown_png(ex)
 
 
+def test_LiveRetrainer_reads_like_the_other_explorers_and_keeps_its_history():
+    """Issue 20: its readout says 'p = 0.1 (S = 0.9)', a click (a running kernel) drops the "needs a running
+    kernel" note, and the first model stays on record (notebook 01 checks it whatever the learner clicked)."""
+    ex = tw.LiveRetrainer(density=0.1, steps=50)
+    assert ex.slider.label == "p = 0.1 (S = 0.9)" and ex.slider.value == 0.1
+    assert [label for label, _ in ex.slider.options][0] == "p = 1 (S = 0)"
+    first = ex.history[0]
+    assert (first["seed"], first["density"], len(ex.history)) == (0, 0.1, 1)
+    ex.slider.value = 0.5
+    ex.button.click()
+    assert "kernel" not in ex.status.value and "seed 1 at p = 0.5 (S = 0.5)" in ex.status.value
+    assert len(ex.history) == 2 and ex.history[0] is first and ex.history[1]["density"] == 0.5
+    assert torch.equal(ex.history[1]["W"], ex.model.W.detach()[0])
+    odd = tw.LiveRetrainer(density=0.123, steps=50, train_now=False)  # a start off the grid is offered too
+    assert odd.slider.value == 0.123 and odd.slider.label == "p = 0.123 (S = 0.877)"
+
+
 # ------------------------------------------------------------- issue 9, item 8: widgets and bad input
 
 

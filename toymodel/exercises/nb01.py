@@ -10,9 +10,7 @@ from typing import Any
 
 import torch
 
-from ..metrics import represented
 from . import (
-    as_feature_set,
     as_number,
     call_learner,
     feedback,
@@ -22,39 +20,18 @@ from . import (
     unanswered,
 )
 
-__all__ = [
-    "check_density_sparsity", "check_feature_angle", "check_forward", "check_generate_batch", "check_linear_kept",
-    "check_loss", "check_trained_pentagon",
-]
+__all__ = ["check_feature_angle", "check_forward", "check_generate_batch", "check_loss", "check_trained_pentagon"]
 
 
-
-
-def check_density_sparsity(answer: Any) -> bool:
-    """Exercise 1: a feature present in 2% of inputs. answer = (p, S) = (0.02, 0.98)."""
-    if unanswered(answer):
-        return False
-    try:
-        p, s = (as_number(a) for a in answer)
-    except (TypeError, ValueError):
-        return feedback(False, "Write two numbers: answer = (p, S).")
-    if p is None or s is None:
-        return feedback(False, "Write two numbers: answer = (p, S).")
-    if math.isclose(p, 0.02, abs_tol=1e-6) and math.isclose(s, 0.98, abs_tol=1e-6):
-        return feedback(True, "p = 0.02 (the feature is present 2% of the time) and S = 1 - p = 0.98.")
-    if math.isclose(p, 0.98, abs_tol=1e-6) and math.isclose(s, 0.02, abs_tol=1e-6):
-        return feedback(False, "You swapped them: the density p is how often a feature is present; "
-                               "the sparsity S = 1 - p is how often it is zero.")
-    return feedback(False, "The density p is the probability that the feature is non-zero, and S = 1 - p.")
-
-
-def check_feature_angle(answer: Any, sweep: Any, i: int = 0, j: int = 1) -> bool:
-    """Exercise 2: the angle in degrees between W_i and W_j (default features 0 and 1) of the sweep's sparsest
-    model, computed from the sweep: arccos of the cosine, in [0, 180]."""
+def check_feature_angle(answer: Any, sweep: Any, i: int = 0, j: int = 1, density: float | None = None) -> bool:
+    """Exercise 1: the angle in degrees between W_i and W_j (default features 0 and 1) of the sweep's model at
+    `density` (the instance nearest it; None: the sparsest), computed from the sweep: arccos of the cosine, in
+    [0, 180]."""
     value = read_answer(answer, as_number, "Write a number of degrees, e.g. answer = 45.")
     if value is None:
         return False
-    w = sweep.W[int(sweep.density.argmin())].double()
+    k = int(sweep.density.argmin()) if density is None else int(sweep.nearest(density=density))
+    w = sweep.W[k].double()
     cos = float(w[i] @ w[j] / (w[i].norm() * w[j].norm()))
     right = math.degrees(math.acos(max(-1.0, min(1.0, cos))))
     if abs(value - right) <= 1.5:
@@ -72,31 +49,8 @@ def check_feature_angle(answer: Any, sweep: Any, i: int = 0, j: int = 1) -> bool
     if abs(value - 72.0) <= 1.5 or abs(value - 144.0) <= 1.5:
         return feedback(False, "72 and 144 are a pentagon's two angles, but which one separates these two features? "
                                "Compute it from the weights rather than guessing.")
-    return feedback(False, f"Compute cos = W_{i} . W_{j} / (||W_{i}|| ||W_{j}||) from relu.W[sparse] "
-                           "(row i is W_i), then the angle in degrees: torch.rad2deg(torch.arccos(cos)).")
-
-
-def check_linear_kept(answer: Any, sweep: Any) -> bool:
-    """Exercise 3: which features does the linear model (e.g. 5 -> 3) represent at its sparsest setting?
-
-    answer: a list (or set) of feature indices; sweep: the linear model's Sweep.  The right
-    answer is computed from the sweep (||W_i|| > 0.5 at the smallest density).
-    """
-    chosen = read_answer(answer, as_feature_set, "Write a list of feature indices, e.g. answer = [3, 4].")
-    if chosen is None:
-        return False
-    k = int(sweep.density.argmin())
-    right = {int(i) for i in represented(sweep.W)[k].nonzero().flatten()}
-    if chosen == right:
-        top = right == set(range(len(right)))
-        return feedback(True, f"Features {sorted(right)}" + (": the most important ones. " if top else ". ")
-                        + "A linear model does what PCA does, however sparse the features are.")
-    if len(chosen) > sweep.model.n_hidden:
-        return feedback(False, f"A linear model with {sweep.model.n_hidden} hidden dimensions never represents "
-                               "more features than that.")
-    return feedback(False, f"Think of PCA: a linear model with {sweep.model.n_hidden} hidden dimensions gives a "
-                           "dimension each to the features that matter most to the loss, however sparse they are. "
-                           "Features are numbered from 0, the most important.")
+    return feedback(False, f"Compute cos = W_{i} . W_{j} / (||W_{i}|| ||W_{j}||) from the model's W (shape [5, 2], "
+                           "row i is W_i), then the angle in degrees: torch.rad2deg(torch.arccos(cos)).")
 
 
 # ------------------------------------------------------------------------- build it yourself: data, model, loss

@@ -196,13 +196,18 @@ class LiveRetrainer(Explorer):
     """A "Retrain live" button and a density slider: each click trains a fresh small model (the next seed,
     ~0.5 s for the default 5 -> 2) at the slider's density and redraws it.  Moving the slider alone does not train.
 
-    The one explorer that needs a kernel (it trains on a click).  With none (a saved notebook, the static
-    edition) it shows the figure of its last training and says that the button needs a running kernel.
-    density: where the slider starts, in [0.001, 1]; train_now: train once when built.
+    The one explorer that needs a kernel (it trains on a click).  Until the button is first clicked, its status
+    says so (what a saved notebook or the static edition shows, where clicks do nothing); once a click has
+    trained a model, a kernel is evidently running and the status stops saying it.
+    density: where the slider starts, in [0.001, 1] (the slider offers DENSITIES and this one, labelled
+    'p = 0.1 (S = 0.9)' as every explorer's); train_now: train once when built.
+    history: one record per model trained, in order (seed, density, n_represented, loss, W), so that a check of
+    the first model holds whatever the learner clicked afterwards.
     """
 
     KERNEL_FREE = False
-    NEEDS_KERNEL = "(the button needs a running kernel: run the notebook's cells first)"
+    NEEDS_KERNEL = "(the button needs a running kernel: in a saved copy, run the notebook's cells first)"
+    DENSITIES = (1.0, 0.7, 0.5, 0.3, 0.2, 0.1, 0.07, 0.05, 0.03, 0.02, 0.01, 0.005, 0.002, 0.001)
 
     def __init__(self, n_features: int = 5, n_hidden: int = 2, importance_decay: float = 0.9,
                  density: float = 0.05, steps: int = 1000, kind: str = "relu_output", train_now: bool = True) -> None:
@@ -213,18 +218,21 @@ class LiveRetrainer(Explorer):
         self.seed = 0
         self.model: ToyModel | None = None
         self.loss = float("nan")
-        self.slider = widgets.FloatLogSlider(
-            value=density, base=10, min=-3, max=0, step=0.05, description="density p = 1 - S",
-            readout_format=".3g", continuous_update=False, layout=SLIDER_LAYOUT, style=SLIDER_STYLE,
-        )
+        self.history: list[dict[str, Any]] = []
+        self._clicked = False  # a click reached Python: a kernel is running
+        self.slider = density_value_slider(sorted({*self.DENSITIES, density}, reverse=True), density)
         self.button = widgets.Button(description="Retrain live", icon="refresh", button_style="primary",
                                      tooltip="train a fresh model (new random seed) at this density")
         self.status = widgets.HTML(f"press <b>Retrain live</b> to train a model {self.NEEDS_KERNEL}")
         super().__init__([], extra=[self.slider, widgets.HBox([self.button, self.status])])
-        self.button.on_click(lambda _: self.retrain())
+        self.button.on_click(self._on_click)
         self.slider.observe(self._slider_moved, names="value")
         if train_now:
             self.retrain()
+
+    def _on_click(self, button: Any = None) -> None:
+        self._clicked = True
+        self.retrain()
 
     def retrain(self) -> None:
         """Train a fresh model (the next seed) at the slider's density and show it."""
@@ -239,8 +247,13 @@ class LiveRetrainer(Explorer):
                 result = train_toy_model(model, p, self.importance, steps=self.steps, seed=self.seed, progress=False)
             self.model, self.loss, self._p = model, float(result.loss[0]), p
             self.train_seconds = time.perf_counter() - start
-            self.status.value = (f"seed {self.seed}: trained {self.steps} steps in {self.train_seconds:.2f} s, "
-                                 f"loss {self.loss:.3g}. Click again for another seed {self.NEEDS_KERNEL}.")
+            W = model.W.detach().clone()
+            self.history.append({"seed": self.seed, "density": p, "n_represented": int(n_represented(W)[0]),
+                                 "loss": self.loss, "W": W[0]})
+            note = "" if self._clicked else f" {self.NEEDS_KERNEL}"
+            self.status.value = (f"seed {self.seed} at {density_label(p)}: trained {self.steps} steps in "
+                                 f"{self.train_seconds:.2f} s, loss {self.loss:.3g}. Press again for seed "
+                                 f"{self.seed + 1}{note}.")
             self._cache.clear()
             self.redraw()
             self.seed += 1
@@ -256,7 +269,8 @@ class LiveRetrainer(Explorer):
         if self.model is None:
             hint = "no model trained yet: press Retrain live"
             self._live_output.outputs = ({"output_type": "stream", "name": "stdout", "text": hint + "\n"},)
-            self.status.value = f"press <b>Retrain live</b> to train a model {self.NEEDS_KERNEL}"
+            note = "" if self._clicked else f" {self.NEEDS_KERNEL}"
+            self.status.value = f"press <b>Retrain live</b> to train a model{note}"
             return
         super().redraw(change)
 
