@@ -101,6 +101,16 @@ def test_short_third(capsys):
     capsys.readouterr()
 
 
+def test_dimensionality_ignores_a_common_scale():
+    """What exercise 4's answer and check_mean_dimensionality say: scaling every W_i by one factor leaves D_i as it
+    was (so the antiprism's common norm of 1.14 drops out), while D* = m / ||W||_F^2 falls by the factor squared."""
+    W = _antiprism(1.0)[None]
+    assert torch.allclose(feature_dimensionality(1.14 * W), feature_dimensionality(W), atol=1e-6)
+    assert float(dimensions_per_feature(1.14 * W)[0]) == pytest.approx(float(dimensions_per_feature(W)[0]) / 1.14**2)
+    uneven = W * torch.linspace(0.5, 1.5, 8)[None, :, None]  # a scale per feature does change it
+    assert not torch.allclose(feature_dimensionality(uneven), feature_dimensionality(W), atol=1e-3)
+
+
 def test_short_third_matches_the_metric():
     D = feature_dimensionality(torch.tensor([[[1.0], [-1.0], [0.5]]]))[0]
     assert torch.allclose(D[[0, 2]], torch.tensor(nb04.SHORT_THIRD), atol=1e-6)
@@ -113,7 +123,7 @@ def test_mean_dimensionality(dims, capsys):
     assert nb04.check_mean_dimensionality(mean_d, dims) is True
     assert nb04.check_mean_dimensionality(round(mean_d, 2), dims) is True
     out = capsys.readouterr().out
-    assert "3/8" in out and "square antiprism" in out and "about m = 3" in out
+    assert "3/8" in out and "square antiprism" in out and "about m = 3" in out and "scaled by the same factor" in out
     for wrong, hint in [(dstar, "That is D*"), (8 * mean_d, "sum"), (0.9, "nearest(density=0.03)")]:
         assert nb04.check_mean_dimensionality(wrong, dims) is False
         assert hint in capsys.readouterr().out

@@ -86,7 +86,7 @@ def check_short_third(answer: Any) -> bool:
     if ok1 and ok3:
         return feedback(True, "D_1 = D_2 = 1 / (1 + 1 + (1/2)^2) = 4/9 and D_3 = (1/4) / (1 + 1 + 1/4) = 1/9: the "
                               "three add up to 1 = m. D* = 1 / ||W||_F^2 = 1 / 2.25 = 4/9 too: the short feature "
-                              "pulls the pair below 1/2, as for m = 1 in section 3.")
+                              "pulls the pair below 1/2, as for m = 1 in the notebook's sweep.")
     if abs(d1 - SHORT_THIRD[1]) <= 0.01 and abs(d3 - SHORT_THIRD[0]) <= 0.01:
         return feedback(False, "Swapped: answer = (D_1, D_3), and feature 1 (norm 1) has the larger share.")
     if not ok1:  # judged against the known slips only: d1 is not the right value
@@ -134,7 +134,8 @@ def check_mean_dimensionality(answer: Any, sweeps: Mapping[int, Any], n_hidden: 
         dstar = float(dimensions_per_feature(W)[0])
         return feedback(True, f"{s.label(k)}: {int(kept.sum())} features, mean D_i = {right:.3f}, {shape}. "
                               f"Summed over all features D_i gives {float(D.sum()):.2f}, about m = {n_hidden}, "
-                              f"while D* = {dstar:.2f}: D_i normalises each W_i, D* counts squared norms.")
+                              f"while D* = {dstar:.2f}: D* counts squared norms, and D_i does not change when every "
+                              "W_i is scaled by the same factor.")
     if close(dstar_of(sweeps, n_hidden, p)):
         return feedback(False, "That is D* = m / ||W||_F^2 (exercise 1). The question asks for the mean of the "
                                "per-feature D_i over the represented features.")
