@@ -179,7 +179,8 @@ class HiddenSizeExplorer(Explorer):
 
     def _summary(self) -> str:
         ms = sorted(self.sweeps)
-        return f"n_hidden {ms[0]}..{ms[-1]}, {len(self.density_slider.options)} densities"
+        widths = f"{ms[0]}..{ms[-1]}" if ms == list(range(ms[0], ms[-1] + 1)) else ", ".join(map(str, ms))
+        return f"n_hidden {widths}, {len(self.density_slider.options)} densities"
 
     def _draw(self, fig: Figure, key: Hashable) -> str:
         m, k = key  # type: ignore[misc]
