@@ -24,13 +24,15 @@ def monosemantic_count(sweep: Any, density: float, fraction: float = FRACTION) -
     return int(n_monosemantic(sweep.W, fraction)[sweep.nearest(density=density)])
 
 
-EXERCISE_1 = {"sparsity": 0.95, "fraction": 0.4}  # sparse, where the largest weights are negative: W and |W| disagree
+# The cut-counting exercise (the notebook's exercise 2; the name is kept from when it came first): sparse, where the
+# largest weights are negative, so counting W and |W| disagree.
+EXERCISE_1 = {"sparsity": 0.95, "fraction": 0.4}
 
 
 def check_monosemantic(answer: Any, sweep: Any, sparsity: float = EXERCISE_1["sparsity"],
                        fraction: float = EXERCISE_1["fraction"]) -> bool:
-    """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for neuron j
-    once W_ij >= fraction * (the neuron's largest positive weight)?  Computed from the sweep.
+    """Exercise 2 (optional): how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for
+    neuron j once W_ij >= fraction * (the neuron's largest positive weight)?  Computed from the sweep.
 
     The default setting (EXERCISE_1) is one where counting |W_ij| instead of W_ij gives another number on the
     notebook's trained sweep, so that mistake is caught (tests/test_exercises_nb07.py checks it on that sweep)."""
@@ -118,7 +120,7 @@ def _why_not_abs(i: int, x: torch.Tensor, y: torch.Tensor, W1: torch.Tensor, W2:
 
 
 def check_abs_weights(fn: Any, n_features: int = 5, n_hidden: int = 7) -> bool:
-    """Exercise 2: fn(n_features, n_hidden) -> (W1 [n, m], W2 [n, m], b [n]) set by hand so that the |x| model
+    """Exercise 1: fn(n_features, n_hidden) -> (W1 [n, m], W2 [n, m], b [n]) set by hand so that the |x| model
     y' = ReLU(W2 ReLU(W1 x) + b) computes |x_i| exactly, with dense features, for as many features as the neurons
     allow (m // 2: a pair per feature).  Tested at (n_features, n_hidden), then at two other sizes."""
     if unanswered(fn):
@@ -170,7 +172,7 @@ SYMMETRY_ANSWERS = {"rotation": "changes", "permutation": "same", "sign_flip": "
 
 
 def check_neuron_symmetries(answer: Any) -> bool:
-    """Exercise 3: which orthogonal O (W -> W O) leave a trained ReLU-hidden model's loss unchanged: a random
+    """Exercise 3 (optional): which orthogonal O (W -> W O) leave a trained ReLU-hidden model's loss unchanged: a random
     rotation, a permutation of the neurons, flipping one neuron's sign?
     answer = {"rotation": "same" | "changes", "permutation": ..., "sign_flip": ...}."""
     if unanswered(answer):

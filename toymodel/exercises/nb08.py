@@ -45,8 +45,9 @@ def _as_array(out: Any) -> np.ndarray | None:
 
 
 def check_anticorrelated_sampler(fn: Any) -> bool:
-    """Exercise 1: fn(batch_size, n_pairs, density) -> [batch_size, 2 * n_pairs] anticorrelated pairs (the paper's
-    construction: a pair is active with probability p, then exactly one member, chosen uniformly, is U[0, 1))."""
+    """Exercise 3 (optional): fn(batch_size, n_pairs, density) -> [batch_size, 2 * n_pairs] anticorrelated pairs (the
+    paper's construction: a pair is active with probability p, then exactly one member, chosen uniformly, is
+    U[0, 1))."""
     if unanswered(fn):
         return False
     if not callable(fn):
@@ -151,7 +152,7 @@ def reference_digon_loss(ratio: float, density: float) -> float:
 
 
 def check_digon_loss(fn: Any, run: Any = None) -> bool:
-    """Exercise 3: fn(ratio, density) -> the loss of two antipodal pairs at right angles plus a dropped feature 4,
+    """Exercise 1: fn(ratio, density) -> the loss of two antipodal pairs at right angles plus a dropped feature 4,
     mean over the 5 features, in closed form.  With the notebook's run, also compares it with the trained digons."""
     if unanswered(fn):
         return False
