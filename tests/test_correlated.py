@@ -14,6 +14,7 @@ from toymodel.correlated import (  # noqa: E402
     check_relation,
     collapsed_sets,
     cross_set_cosines,
+    expected_loss,
     generate_correlated_features,
     set_cosines,
     train_correlated,
@@ -81,7 +82,7 @@ def test_sampler_per_instance_density_and_determinism():
     ({"batch_size": 0}, "batch_size"), ({"n_sets": 1.5}, "n_sets"), ({"set_size": 0}, "set_size"),
     ({"relation": "anti"}, "relation"), ({"set_probability": 1.5}, "set_probability"),
     ({"set_probability": [0.1, 0.2, 0.3]}, "set_probability"), ({"n_instances": -1}, "n_instances"),
-    ({"set_probability": True}, "set_probability"),
+    ({"set_probability": True}, "set_probability"), ({"set_probability": 0.0}, "set_probability"),
 ])
 def test_sampler_bad_input(kwargs, name):
     args = {"batch_size": 4, "n_sets": 2, "set_probability": 0.1, "relation": "correlated", **kwargs}
@@ -193,6 +194,74 @@ def test_nonuniform_two_families():
     assert run.shape_of(run.W["pentagon"][0]) == 1 and run.shape_of(run.W["digons"][1]) == 0
     assert run.loss["digons"][1] <= run.loss["pentagon"][1] * 1.001
     assert run.random_W.shape == (2, 1, 5, 2) and run.digon_fraction().shape == (1,)
+    assert run.random_loss.shape == run.random_sampled_loss.shape == (2, 1)
+    # every loss is the expected loss: the digons at 8x sparser are two unit pairs and a dropped feature,
+    # (4 p^2 / 6 + p / (3 r)) / 5 in closed form
+    p = 0.05
+    assert float(run.loss["digons"][1]) == pytest.approx((4 * p**2 / 6 + p / 8 / 3) / 5, rel=3e-3)
+
+
+# ---------------------------------------------------------------- the expected loss (no sampling)
+
+def _model(W, b, kind="relu_output"):
+    W, b = torch.as_tensor(W, dtype=torch.float32), torch.as_tensor(b, dtype=torch.float32)
+    m = ToyModel(W.shape[1], W.shape[2], W.shape[0], kind=kind, seed=None)
+    with torch.no_grad():
+        m.W.copy_(W)
+        m.b.copy_(b)
+    return m
+
+
+def test_expected_loss_closed_forms():
+    p = torch.tensor([[0.05], [0.3], [1.0]])
+    # one feature, W = 1, b = 0: x' = x, no loss; W = 0, b = 0: E[x^2] = 1/3 whenever it is on
+    assert expected_loss(_model(torch.ones(3, 1, 1), torch.zeros(3, 1)), p).abs().max() < 1e-12
+    assert torch.allclose(expected_loss(_model(torch.zeros(3, 1, 1), torch.zeros(3, 1)), p), p[:, 0].double() / 3)
+    # W = 0, b = c = 0.25: (1 - p) c^2 + p E[(x - c)^2] = (1 - p) c^2 + p (1/3 - c + c^2)
+    c = 0.25
+    want = (1 - p[:, 0]) * c**2 + p[:, 0] * (1 / 3 - c + c**2)
+    assert torch.allclose(expected_loss(_model(torch.zeros(3, 1, 1), torch.full((3, 1), c)), p), want.double(),
+                          rtol=1e-9)
+    # an antipodal pair in 1-D, unit weights, b = 0: it errs only when both are on, by min(x1, x2)^2 (mean 1/6)
+    pair = _model(torch.tensor([[[1.0], [-1.0]]] * 3), torch.zeros(3, 2))
+    got = expected_loss(pair, p.expand(3, 2))
+    assert torch.allclose(got, p[:, 0].double() ** 2 / 6, rtol=3e-4)  # two active: a 64 x 64 grid
+
+
+def test_expected_loss_matches_many_samples():
+    """A pentagon with a bias, one feature 4x sparser (notebook 08's setting), and a linear model: within 4
+    standard errors of the mean over 4M samples, and the importance weights the features' errors."""
+    from toymodel.data import generate_sparse_features
+    W = torch.stack([pentagon_init(5) * 1.1, pentagon_init(5)])
+    model = _model(W, torch.tensor([[-0.1] * 5, [0.0] * 5]))
+    p = torch.tensor([[0.05, 0.05, 0.05, 0.05, 0.0125], [0.2] * 5])
+    imp = torch.tensor([1.0, 0.9, 0.8, 0.7, 0.6])
+    want = expected_loss(model, p, imp)
+    g = gen(5)
+    s1 = s2 = 0.0
+    n = 0
+    with torch.no_grad():
+        for _ in range(16):
+            x = generate_sparse_features(2**18, 5, p, 2, generator=g).double()
+            h = torch.einsum("bkn,knm->bkm", x, W.double())
+            y = torch.relu(torch.einsum("bkm,knm->bkn", h, W.double()) + model.b.detach().double())
+            per = (imp.double() * (x - y) ** 2).mean(-1)  # [batch, instances]
+            s1, s2, n = s1 + per.sum(0), s2 + (per**2).sum(0), n + per.shape[0]
+    mean, se = s1 / n, ((s2 / n - (s1 / n) ** 2) / n).sqrt()
+    assert ((want - mean).abs() < 4 * se).all(), (want, mean, se)
+
+
+def test_expected_loss_any_kind_and_bad_input():
+    lin = _model(torch.zeros(1, 2, 1), torch.full((1, 2), 0.5), kind="linear")  # x' = b: E[(x - 1/2)^2] when on
+    p = 0.2
+    want = (1 - p) * 0.25 + p * (1 / 3 - 0.5 + 0.25)
+    assert float(expected_loss(lin, p)) == pytest.approx(want, rel=1e-5)
+    with pytest.raises(ValueError, match="at most 8"):
+        expected_loss(ToyModel(9, 2, seed=0), 0.1)
+    with pytest.raises(ValueError, match="density"):
+        expected_loss(ToyModel(5, 2, seed=0), 0.0)
+    with pytest.raises(ValueError, match="ToyModel"):
+        expected_loss(torch.zeros(1, 5, 2), 0.1)
 
 
 def _tiny_nonuniform_run() -> NonUniformRun:

@@ -1,5 +1,6 @@
 """Self-checks of notebook 07: True for the worked answers in the <details> blocks, False otherwise."""
 
+import numpy as np
 import pytest
 import torch
 
@@ -64,15 +65,72 @@ def test_monosemantic_at_another_cut_names_the_default_cut(sweep, capsys):
             sweep.model.W[0, 5:8, :2] = 0.0
 
 
-def test_features_for_abs(capsys):
-    assert nb07.features_for_abs(7) == 3 and nb07.features_for_abs(40) == 20
-    assert nb07.check_features_for_abs(3) is True and nb07.check_features_for_abs(3.0, n_hidden=7) is True
-    assert "left over" in capsys.readouterr().out
-    assert nb07.check_features_for_abs(20, n_hidden=40) is True
-    for wrong, named in ((7, "never both"), (4, "rounded up"), (14, "one feature first"), (3.5, "whole number"),
-                         ("three", "whole number")):
-        assert nb07.check_features_for_abs(wrong) is False
-        assert named in capsys.readouterr().out
+def numpy_abs_weights(n, m):
+    """Right, written differently: numpy, the pairs in reverse order, weights scaled (ReLU(2x) / 2 = ReLU(x))."""
+    W1, W2 = np.zeros((n, m)), np.zeros((n, m))
+    for i in range(min(n, m // 2)):
+        a, c = m - 1 - 2 * i, m - 2 - 2 * i
+        W1[i, a], W1[i, c], W2[i, a], W2[i, c] = 2.0, -2.0, 0.5, 0.5
+    return W1, W2, np.zeros(n)
+
+
+def edit(change):
+    """The worked answer with one change(W1, W2, b) applied."""
+    def fn(n, m):
+        W1, W2, b = nb07.reference_abs_weights(n, m)
+        change(W1, W2, b)
+        return W1, W2, b
+    return fn
+
+
+def test_abs_weights_accepts_right_answers(capsys):
+    for right in (nb07.reference_abs_weights, numpy_abs_weights):
+        assert nb07.check_abs_weights(right) is True
+    out = capsys.readouterr().out
+    assert "Correct" in out and "odd neuron" in out
+    assert nb07.check_abs_weights(nb07.reference_abs_weights, n_features=3, n_hidden=6) is True
+    assert "odd neuron" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (edit(lambda W1, W2, b: W1[:, 1::2].zero_()), "positive half"),  # no negative-side neurons
+    (edit(lambda W1, W2, b: W2[:, 1::2].mul_(-1)), "subtracts instead of adding"),  # negative side read out with -1
+    (edit(lambda W1, W2, b: (W1[1:].zero_(), W2[1:].zero_())), "room for 3"),  # one feature where 3 fit
+    (edit(lambda W1, W2, b: b.__setitem__(0, 0.1)), "b must be 0"),
+    (edit(lambda W1, W2, b: W1.__setitem__((1, 0), 0.5)), "also takes feature 1"),  # a shared neuron
+    (lambda n, m: tuple(t.T for t in nb07.reference_abs_weights(n, m)[:2]) + (torch.zeros(n),), "shape"),
+    (lambda n, m: nb07.reference_abs_weights(5, 7), "abs_weights(3, 6)"),  # only right at the sizes asked about
+    (lambda n, m: nb07.reference_abs_weights(n, m)[:2], "three things"),
+    (lambda n, m: [w.numpy().tolist() for w in nb07.reference_abs_weights(n, m)], "list"),
+    (lambda n, m: 1 / 0, "ZeroDivisionError"),
+    ("not a function", "Write a function"),
+])
+def test_abs_weights_rejects_wrong_answers(wrong, named, capsys):
+    assert nb07.check_abs_weights(wrong) is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and named in out
+
+
+def test_abs_weights_worked_answer_is_what_the_library_model_computes():
+    """The hand-built weights in the library's AbsValueModel compute |x| exactly for m // 2 features."""
+    from toymodel.computation import AbsValueModel
+    W1, W2, b = nb07.reference_abs_weights(5, 7)
+    model = AbsValueModel(5, 7, seed=None)
+    with torch.no_grad():
+        model.W1.copy_(W1[None])
+        model.W2.copy_(W2[None])
+        model.b.copy_(b[None])
+    x = 2 * torch.rand(256, 1, 5, generator=torch.Generator().manual_seed(0)) - 1
+    err = (model(x) - x.abs()).abs().amax((0, 1))
+    assert (err[:3] < 1e-6).all() and (err[3:] > 0.1).all()
+
+
+def test_abs_weights_stub_is_unanswered(capsys):
+    def abs_weights(n_features, n_hidden):
+        ...  # the notebook's stub
+
+    assert nb07.check_abs_weights(abs_weights) is False
+    assert UNANSWERED in capsys.readouterr().out
 
 
 def test_neuron_symmetries(capsys):
@@ -114,7 +172,7 @@ def test_abs_forward_stub_is_unanswered(capsys):
     assert UNANSWERED in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("check", ["monosemantic", "features_for_abs", "neuron_symmetries"])
+@pytest.mark.parametrize("check", ["monosemantic", "neuron_symmetries", "abs_weights"])
 def test_placeholder_is_unanswered_not_an_error(check, sweep, capsys):
     fn = getattr(nb07, f"check_{check}")
     args = (sweep,) if check == "monosemantic" else ()

@@ -103,50 +103,102 @@ def test_sampler_unanswered_and_rng_restored(capsys):
     assert torch.equal(torch.rand(3), expected)  # the check does not move the learner's RNG
 
 
-# ---------------------------------------------------------------- exercise 2: the pair cosine
+# ---------------------------------------------------------------- exercise 2: seeds for best-of-k
 
-def test_pair_cosine_accepts_right_answers(capsys):
-    def numpy_version(W):
-        a = np.asarray(W)
-        u = a / np.linalg.norm(a, axis=1, keepdims=True)
-        return [float(u[2 * k] @ u[2 * k + 1]) for k in range(len(a) // 2)]
+class FakeRun:
+    """A NonUniformRun's random starts: 12 per ratio at r = 2, 4, 8; `digons` of them ended as two digons."""
 
-    def cosine_similarity(W):
-        return torch.nn.functional.cosine_similarity(W[::2], W[1::2], dim=-1)
+    def __init__(self, digons=(3, 7, 12)):
+        self.random_ratio = torch.tensor([2.0, 4.0, 8.0])
+        self.random_W = torch.zeros(12, 3, 5, 2)
+        self._q = torch.tensor(digons, dtype=torch.float32) / 12
 
-    for right in (nb08.reference_pair_cosine, numpy_version, cosine_similarity):
-        assert nb08.check_pair_cosine(right) is True
+    def digon_fraction(self):
+        return self._q
+
+
+def test_seeds_for():
+    assert nb08.seeds_for(7 / 12, 0.99) == 6 and nb08.seeds_for(7 / 12, 0.95) == 4
+    assert nb08.seeds_for(1.0, 0.99) == 1 and nb08.seeds_for(0.5, 0.75) == 2  # 1 - 0.5^2 = 0.75 exactly
+
+
+def test_seeds_needed_accepts_the_right_count(capsys):
+    run = FakeRun()
+    for right in (6, 6.0, np.int64(6), torch.tensor(6)):
+        assert nb08.check_seeds_needed(right, run) is True
+    assert "7/12" in capsys.readouterr().out
+    assert nb08.check_seeds_needed(9, FakeRun((3, 5, 12))) is True  # q = 5/12 -> 9 seeds
+
+
+@pytest.mark.parametrize("wrong, named", [
+    (4, "95%"), (5, "Rounded down"), (9, "pentagon"), (7, "(1 - q)^k"), (6.5, "whole number"), ("six", "whole number"),
+    (True, "whole number"),
+])
+def test_seeds_needed_names_the_mistake(wrong, named, capsys):
+    assert nb08.check_seeds_needed(wrong, FakeRun()) is False
+    out = capsys.readouterr().out
+    assert "Not yet" in out and named in out
+
+
+def test_seeds_needed_unanswered_and_no_digons(capsys):
+    assert nb08.check_seeds_needed(..., FakeRun()) is False
+    assert UNANSWERED in capsys.readouterr().out
+    assert nb08.check_seeds_needed(3, FakeRun((3, 0, 12))) is False
+    assert "No random start" in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- exercise 3: the two-digon loss
+
+def test_digon_loss_accepts_right_answers(capsys):
+    def as_tensor(ratio, density):
+        p = torch.tensor(density)
+        return (2 * p**2 / 3 + p / (3 * ratio)) / 5
+
+    def per_feature(ratio, density):
+        losses = [density**2 / 6] * 4 + [density / ratio / 3]
+        return float(np.mean(losses))
+
+    for right in (nb08.reference_digon_loss, as_tensor, per_feature):
+        assert nb08.check_digon_loss(right) is True
     assert "Correct" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("wrong, hint", [
-    (lambda W: (W[0::2] * W[1::2]).sum(-1), "divide by both norms"),
-    (lambda W: nb08.reference_pair_cosine(W).abs(), "Keep the sign"),
-    (lambda W: torch.nn.functional.cosine_similarity(W[:3], W[3:], dim=-1), "not k and k + n/2"),
-    (lambda W: nb08.reference_pair_cosine(W)[:2], "one per pair"),
-    (lambda W: 1 / 0, "raised ZeroDivisionError"),
-    (lambda W: torch.zeros(3), "Normalise"),
-    (lambda W: None, "returned None"),
+@pytest.mark.parametrize("wrong, named", [
+    (lambda r, p: 5 * nb08.reference_digon_loss(r, p), "mean"),
+    (lambda r, p: (4 * p**2 / 6 + p / 3) / 5, "density p / ratio"),
+    (lambda r, p: (4 * p**2 / 6 + p * r / 3) / 5, "SPARSER"),
+    (lambda r, p: (4 * p**2 / 6 + p / r / 4) / 5, "E[x^2] = 1/3"),
+    (lambda r, p: (4 * p**2 / 6) / 5, "still costs"),
+    (lambda r, p: (p / r / 3) / 5, "pairs cost"),
+    (lambda r, p: (2 * p**2 / 6 + p / r / 3) / 5, "4 of"),
+    (lambda r, p: (4 * p**2 / 3 + p / r / 3) / 5, "min(x_i, x_j)^2"),
+    (lambda r, p: (4 * p * (1 - p) / 6 + p / r / 3) / 5, "BOTH"),
+    (lambda r, p: 0.001, "Not the two-digon loss"),
+    (lambda r, p: [0.001], "return one number"),
+    (lambda r, p: float("nan"), "return one number"),
+    (lambda r, p: 1 / 0, "ZeroDivisionError"),
+    ("not a function", "Write a function"),
 ])
-def test_pair_cosine_rejects_wrong_answers(wrong, hint, capsys):
-    assert nb08.check_pair_cosine(wrong) is False
+def test_digon_loss_names_the_mistake(wrong, named, capsys):
+    assert nb08.check_digon_loss(wrong) is False
     out = capsys.readouterr().out
-    assert "Not yet" in out and hint in out
+    assert "Not yet" in out and named in out
 
 
-# ---------------------------------------------------------------- exercise 3: the critical ratio
+def test_digon_loss_against_the_trained_digons(capsys):
+    """With the notebook's run the check also says how close the trained digons sit to the closed form."""
+    from toymodel.experiments import nonuniform_superposition
+    run = nonuniform_superposition(ratios=(2.0, 8.0), n_inits=1, random_ratios=(8.0,), progress=False)
+    assert bool(run.intact("digons").all())
+    assert nb08.check_digon_loss(nb08.reference_digon_loss, run) is True
+    assert "within" in capsys.readouterr().out
+    closed = torch.tensor([nb08.reference_digon_loss(float(r), 0.05) for r in run.ratio], dtype=torch.float64)
+    assert torch.allclose(run.loss["digons"].double(), closed, rtol=3e-3)  # trained digons: the closed form
 
-class FakeRun:
-    def critical_ratio(self):
-        return 3.8
 
+def test_digon_loss_unanswered(capsys):
+    def digon_loss(ratio, density):
+        ...
 
-def test_critical_ratio(capsys):
-    run = FakeRun()
-    for right in (3.8, 4, "3.6", np.float32(4.2)):
-        assert nb08.check_critical_ratio(right, run) is True
-    for wrong in (2.5, 8, 1 / 3.8, -1, "four", True):
-        assert nb08.check_critical_ratio(wrong, run) is False
-    out = capsys.readouterr().out
-    assert "inverse" in out
-    assert nb08.check_critical_ratio(..., run) is False
+    assert nb08.check_digon_loss(digon_loss) is False
+    assert UNANSWERED in capsys.readouterr().out

@@ -85,7 +85,7 @@ def test_an_answer_that_raises_leaves_no_global_state_changed():
 
 @pytest.mark.parametrize("check, args", [
     (nb01.check_forward, ()), (nb01.check_generate_batch, ()), (nb08.check_anticorrelated_sampler, ()),
-    (nb08.check_pair_cosine, ()),
+    (nb08.check_digon_loss, ()), (nb07.check_abs_weights, ()),
 ])
 def test_a_keyboard_interrupt_in_the_answer_stops_the_cell_with_global_state_restored(check, args):
     def interrupted(*_):
@@ -113,7 +113,8 @@ def forever(*_):
 
 @pytest.mark.parametrize("check", [nb01.check_forward, nb01.check_loss, nb01.check_generate_batch,
                                    nb02.check_superposition, nb04.check_feature_dimensionality,
-                                   nb07.check_abs_forward, nb08.check_anticorrelated_sampler])
+                                   nb07.check_abs_forward, nb07.check_abs_weights, nb08.check_anticorrelated_sampler,
+                                   nb08.check_digon_loss])
 def test_an_answer_that_never_returns_is_stopped_and_named(check, short_limit, capsys):
     before = signal.getsignal(signal.SIGINT)
     start = time.perf_counter()

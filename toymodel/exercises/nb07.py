@@ -14,8 +14,8 @@ from ..neurons import FRACTION, n_monosemantic, n_polysemantic
 from . import as_whole, call_learner, feedback, learner_tensor, read_answer, unanswered
 
 __all__ = [
-    "EXERCISE_1", "check_abs_forward", "check_features_for_abs", "check_monosemantic", "check_neuron_symmetries",
-    "features_for_abs", "monosemantic_count", "SYMMETRY_ANSWERS",
+    "EXERCISE_1", "check_abs_forward", "check_abs_weights", "check_monosemantic", "check_neuron_symmetries",
+    "monosemantic_count", "reference_abs_weights", "SYMMETRY_ANSWERS",
 ]
 
 
@@ -24,13 +24,15 @@ def monosemantic_count(sweep: Any, density: float, fraction: float = FRACTION) -
     return int(n_monosemantic(sweep.W, fraction)[sweep.nearest(density=density)])
 
 
-EXERCISE_1 = {"sparsity": 0.95, "fraction": 0.4}  # sparse, where the largest weights are negative: W and |W| disagree
+# The cut-counting exercise (the notebook's exercise 2; the name is kept from when it came first): sparse, where the
+# largest weights are negative, so counting W and |W| disagree.
+EXERCISE_1 = {"sparsity": 0.95, "fraction": 0.4}
 
 
 def check_monosemantic(answer: Any, sweep: Any, sparsity: float = EXERCISE_1["sparsity"],
                        fraction: float = EXERCISE_1["fraction"]) -> bool:
-    """Exercise 1: how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for neuron j
-    once W_ij >= fraction * (the neuron's largest weight)?  Computed from the sweep.
+    """Exercise 2 (optional): how many of the 5 neurons are monosemantic at sparsity S, when feature i counts for
+    neuron j once W_ij >= fraction * (the neuron's largest positive weight)?  Computed from the sweep.
 
     The default setting (EXERCISE_1) is one where counting |W_ij| instead of W_ij gives another number on the
     notebook's trained sweep, so that mistake is caught (tests/test_exercises_nb07.py checks it on that sweep)."""
@@ -44,14 +46,14 @@ def check_monosemantic(answer: Any, sweep: Any, sparsity: float = EXERCISE_1["sp
     m = sweep.model.n_hidden
     if value == right:
         return feedback(True, f"At S = {sparsity:g} (p = {p:.3g}), with the cut at {fraction:g} of each neuron's "
-                              f"largest weight, {right} of {m} neurons carry one feature each and {poly} carry "
-                              "two or more.")
+                              f"largest positive weight, {right} of {m} neurons carry one feature each and {poly} "
+                              "carry two or more.")
     if value == poly and poly != right:
         return feedback(False, "That is the number of polysemantic neurons (two or more features). "
                                "Count the neurons with exactly one feature.")
     if fraction != FRACTION and value == monosemantic_count(sweep, p):
         return feedback(False, f"That is the count with the library's cut at {FRACTION:g} (the table above). "
-                               f"Move the cut to {fraction:g} of each neuron's largest weight.")
+                               f"Move the cut to {fraction:g} of each neuron's largest positive weight.")
     signed = int(n_monosemantic(sweep.W, fraction, positive_only=False)[k])
     if value == signed and signed != right:
         return feedback(False, "That count uses |W_ij|, so a large negative weight counts as the neuron's feature. "
@@ -59,39 +61,118 @@ def check_monosemantic(answer: Any, sweep: Any, sparsity: float = EXERCISE_1["sp
                                "inhibits it. Compare W_ij itself, not |W_ij|, with the cut.")
     return feedback(False, f"S = {sparsity:g} is p = 1 - S = {p:.3g} (sweep.nearest(density=...)). For each neuron "
                            f"(a column of W), count the features whose weight is at least {fraction:g} of the "
-                           "column's largest; a monosemantic neuron has exactly one.")
+                           "column's largest positive weight; a monosemantic neuron has exactly one.")
 
 
-def features_for_abs(n_hidden: int) -> int:
-    """Features whose |x_i| a dense model with n_hidden ReLU neurons computes exactly: one pair per feature."""
-    return n_hidden // 2
+def _abs_test_inputs(n_features: int) -> torch.Tensor:
+    """Signed inputs [batch, n_features] in float64: every feature on at once (dense), both signs, and each
+    feature alone at +-1 and +-0.3."""
+    g = torch.Generator().manual_seed(11)
+    dense = 2 * torch.rand(512, n_features, generator=g, dtype=torch.float64) - 1
+    eye = torch.eye(n_features, dtype=torch.float64)
+    return torch.cat([dense, eye, -eye, 0.3 * eye, -0.3 * eye])
 
 
-def check_features_for_abs(answer: Any, n_hidden: int = 7) -> bool:
-    """Exercise 2: with dense features (no superposition), for how many features can m ReLU neurons compute |x_i|
-    exactly?"""
-    value = read_answer(answer, as_whole, "Write a whole number of features, e.g. answer = 2.")
-    if value is None:
+def _hand_model(W1: torch.Tensor, W2: torch.Tensor, b: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """y' = ReLU(W2 ReLU(W1 x) + b) for one model: W1[i, j] feature i -> neuron j, W2[i, j] neuron j -> output i."""
+    return torch.relu(torch.relu(x @ W1) @ W2.T + b)
+
+
+def _read_weights(out: Any, n: int, m: int) -> tuple[tuple[torch.Tensor, ...] | None, str | None]:
+    """The learner's (W1, W2, b) as float64 tensors of shapes [n, m], [n, m], [n], or (None, what is wrong)."""
+    if not isinstance(out, (tuple, list)) or len(out) != 3:
+        return None, (f"abs_weights({n}, {m}) should return three things, W1, W2, b; got "
+                      f"{type(out).__name__}{f' of length {len(out)}' if isinstance(out, (tuple, list)) else ''}.")
+    got = []
+    for name, t, shape in zip(("W1", "W2", "b"), out, ((n, m), (n, m), (n,))):
+        value, err = learner_tensor(t, shape, f"{name} of abs_weights({n}, {m})", numpy_ok=True,
+                                    shape_hint="W1 and W2 are [n_features, n_hidden] (W1[i, j]: feature i -> neuron "
+                                               "j; W2[i, j]: neuron j -> output i), b is [n_features].")
+        if err:
+            return None, err
+        got.append(value)
+    return tuple(got), None
+
+
+def _why_not_abs(i: int, x: torch.Tensor, y: torch.Tensor, W1: torch.Tensor, W2: torch.Tensor,
+                 b: torch.Tensor) -> str:
+    """What output i computes instead of |x_i| (a hand-built model), in words."""
+    xi, yi = x[:, i], y[:, i]
+    close = lambda a: bool(torch.allclose(yi, a, atol=1e-6))  # noqa: E731
+    reads = W2[i].abs() > 1e-9  # the neurons output i reads
+    if close(torch.zeros_like(xi) + torch.relu(b[i])):
+        return f"output {i} ignores x_{i}: no neuron carries feature {i} to it."
+    if close(torch.relu(xi + b[i])) or close(torch.relu(-xi + b[i])):
+        side = "positive" if close(torch.relu(xi + b[i])) else "negative"
+        neg = bool((W2[i][W1[i].abs() > 1e-9] < 0).any())  # a neuron of feature i read out negatively
+        extra = (" A neuron ReLU(-x_i) read out with a negative weight subtracts instead of adding: |x| = ReLU(x) + "
+                 "ReLU(-x), both with weight +1.") if neg else ""
+        return (f"output {i} is ReLU({'' if side == 'positive' else '-'}x_{i}): it only sees the {side} half of "
+                f"x_{i}. It needs a positive-side neuron ReLU(x_{i}) AND a negative-side one ReLU(-x_{i}).{extra}")
+    if abs(float(b[i])) > 1e-9 and close(torch.relu(xi.abs() + b[i])):
+        return f"output {i} is ReLU(|x_{i}| + b_{i}) with b_{i} = {float(b[i]):.3g}: with these weights b must be 0."
+    others = [k for k in range(W1.shape[0]) if k != i and bool((W1[k].abs()[reads] > 1e-9).any())]
+    if others:
+        return (f"output {i} reads a neuron that also takes feature {others[0]} as input: with dense features both are "
+                "on at once, and that neuron mixes them. Give each neuron one feature.")
+    return (f"output {i} is not |x_{i}|: use weight +1 into a positive-side neuron, -1 into a negative-side one, "
+            "and read both out with +1.")
+
+
+def check_abs_weights(fn: Any, n_features: int = 5, n_hidden: int = 7) -> bool:
+    """Exercise 1: fn(n_features, n_hidden) -> (W1 [n, m], W2 [n, m], b [n]) set by hand so that the |x| model
+    y' = ReLU(W2 ReLU(W1 x) + b) computes |x_i| exactly, with dense features, for as many features as the neurons
+    allow (m // 2: a pair per feature).  Tested at (n_features, n_hidden), then at two other sizes."""
+    if unanswered(fn):
         return False
-    right = features_for_abs(n_hidden)
-    if value == right:
-        extra = " and one neuron is left over: alone it sees only one sign of a feature" if n_hidden % 2 else ""
-        return feedback(True, f"|x| = ReLU(x) + ReLU(-x) needs a pair of neurons per feature: {n_hidden} neurons "
-                              f"make {right} pairs{extra}.")
-    if value == n_hidden:
-        return feedback(False, "One neuron ReLU(w x) is zero on one side: it sees either the positive or the "
-                               "negative half of x, never both.")
-    if value == right + 1:
-        return feedback(False, "Half of the neurons, rounded up: but the odd neuron has no partner, and one neuron "
-                               "alone computes ReLU(x) or ReLU(-x), not |x|.")
-    return feedback(False, "Think of one feature first: which ReLU neurons add up to |x|?")
+    if not callable(fn):
+        return feedback(False, "Write a function: def abs_weights(n_features, n_hidden): ... return W1, W2, b")
+    sizes = [(n_features, n_hidden), (3, 6), (4, 3)]
+    counts = []
+    for n, m in sizes:
+        out, err = call_learner(fn, n, m)
+        if err:
+            return feedback(False, err)
+        weights, err = _read_weights(out, n, m)
+        if err:
+            return feedback(False, err)
+        W1, W2, b = weights
+        x = _abs_test_inputs(n)
+        y = _hand_model(W1, W2, b, x)
+        exact = ((y - x.abs()).abs() <= 1e-6 * (1 + x.abs())).all(0)  # [n]: output i is |x_i| on every input
+        target = min(n, m // 2)
+        k = int(exact.sum())
+        broken = [i for i in range(n) if not exact[i] and bool((W1[i].abs() > 1e-9).any() or abs(float(b[i])) > 1e-9)]
+        if k < target or broken:
+            where = f"With n_features = {n}, n_hidden = {m}: |x_i| is computed exactly for {k} feature(s)"
+            if broken:
+                i = broken[0]
+                return feedback(False, f"{where}; {_why_not_abs(i, x, y, W1, W2, b)}")
+            return feedback(False, f"{where}, but {m} neurons make {m // 2} pairs: room for {target}. Give each "
+                                   "feature a positive-side and a negative-side neuron until the neurons run out.")
+        counts.append(k)
+    k = counts[0]
+    odd = " The odd neuron has no partner: alone it computes ReLU(x) or ReLU(-x), never |x|." if n_hidden % 2 else ""
+    return feedback(True, f"{n_hidden} neurons compute |x_i| exactly for {k} features: |x| = ReLU(x) + ReLU(-x) "
+                          "takes a pair per feature, so m neurons hold m // 2 features without superposition."
+                          f"{odd} (Also right at n = 3, m = 6 and n = 4, m = 3.)")
+
+
+def reference_abs_weights(n_features: int, n_hidden: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The worked answer of exercise 2: feature i < min(n, m // 2) gets neuron 2i (weight +1, ReLU(x_i)) and neuron
+    2i + 1 (weight -1, ReLU(-x_i)), both read out into output i with +1; b = 0."""
+    W1, W2 = torch.zeros(n_features, n_hidden), torch.zeros(n_features, n_hidden)
+    for i in range(min(n_features, n_hidden // 2)):
+        W1[i, 2 * i], W1[i, 2 * i + 1] = 1.0, -1.0
+        W2[i, 2 * i], W2[i, 2 * i + 1] = 1.0, 1.0
+    return W1, W2, torch.zeros(n_features)
 
 
 SYMMETRY_ANSWERS = {"rotation": "changes", "permutation": "same", "sign_flip": "changes"}
 
 
 def check_neuron_symmetries(answer: Any) -> bool:
-    """Exercise 3: which orthogonal O (W -> W O) leave a trained ReLU-hidden model's loss unchanged: a random
+    """Exercise 3 (optional): which orthogonal O (W -> W O) leave a trained ReLU-hidden model's loss unchanged: a random
     rotation, a permutation of the neurons, flipping one neuron's sign?
     answer = {"rotation": "same" | "changes", "permutation": ..., "sign_flip": ...}."""
     if unanswered(answer):

@@ -148,7 +148,7 @@ def plot_family_losses(run: NonUniformRunLike, ax: Axes | None = None, mark: flo
     ax.set_xticks([1, 2, 4, 8], ["1", "2", "4", "8"])
     ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("feature 4 is this many times sparser (density p / ratio, log scale)")
-    ax.set_ylabel("loss")
+    ax.set_ylabel("expected loss")  # NonUniformRun.loss: correlated.expected_loss, no sampling noise
     ax.set_title(f"5 features → 2 dims, p = {run.density:.3g}: the two solutions")
     ax.legend(loc="lower left")
     return fig

@@ -215,6 +215,6 @@ def plot_monosemantic_vs_density(
     density_axis(ax)
     ax.set_ylim(-0.03, 1.05)
     ax.set_ylabel("monosemantic neurons\n(fraction of the m neurons)")
-    ax.set_title("Dense → monosemantic neurons; sparse → polysemantic")
-    ax.legend(loc="lower left")
+    ax.set_title("Monosemantic neurons against density")
+    ax.legend(loc="upper right")  # the curves fall from the top left: the upper right stays clear
     return fig
