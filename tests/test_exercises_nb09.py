@@ -187,6 +187,38 @@ def test_reference_answers_match_the_library():
     h = torch.randn(8, 3, dtype=torch.float64)
     z, h_hat = nb09.reference_sae_forward(h, sae.W_enc, sae.b_enc, sae.W_dec, sae.b_dec)
     assert torch.allclose(z, sae.encode(h)) and torch.allclose(h_hat, sae(h))
-    assert float(nb09.reference_sae_loss(h, z, h_hat, 0.3)) == pytest.approx(float(sae.loss(h, 0.3)))
+    assert float(nb09.reference_sae_loss(h, z, h_hat, 0.3).detach()) == pytest.approx(float(sae.loss(h, 0.3).detach()))
     W_true, W_dec, fires = nb09.mmcs_inputs()
     assert float(nb09.reference_mmcs(W_true, W_dec, fires)) == pytest.approx(mmcs(W_true, W_dec, fires))
+
+
+# ----------------------------------------------------------------------------------------- your turn (the sweep)
+
+
+@pytest.fixture(scope="module")
+def sweep():
+    from toymodel.experiments.sae import load_sae_sweep
+
+    return load_sae_sweep()
+
+
+def test_lowest_fvu_is_judged_on_the_sweep(sweep, capsys):
+    d, c, s = nb09.lowest_fvu(sweep)
+    assert all(s.fvu <= t.fvu for dd in sweep.d_sae_grid for t in sweep.l1_curve(dd)[1])
+    assert nb09.check_lowest_fvu((s.fvu, s.mmcs), sweep)
+    assert not nb09.check_lowest_fvu((s.fvu, s.worst), sweep)
+    other = sweep.run("40->10", 40, l1_coeff=0.3).scores
+    assert not nb09.check_lowest_fvu((other.fvu, other.mmcs), sweep)
+    assert not nb09.check_lowest_fvu(..., sweep) and not nb09.check_lowest_fvu("0.1", sweep)
+    out = capsys.readouterr().out
+    assert "✅" in out and "worst feature's best cosine" in out and "belongs to another SAE" in out
+    assert "Not answered yet" in out and "Write two numbers" in out
+
+
+def test_pentagon_ten_is_judged_on_the_stored_run(sweep, capsys):
+    s = sweep.run("pentagon", 10, seed=0).scores
+    assert nb09.check_pentagon_ten((s.dead, s.mmcs), sweep)
+    assert not nb09.check_pentagon_ten((s.d_sae - s.dead, s.mmcs), sweep)
+    assert not nb09.check_pentagon_ten((s.dead, s.worst - 0.5), sweep)
+    out = capsys.readouterr().out
+    assert "✅" in out and "latents that fire" in out and "Not yet" in out

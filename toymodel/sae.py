@@ -344,16 +344,19 @@ def score_sae(
     x, h = _sample_hidden(W64, -1.0 / p, n_samples, g, model.kind)
     with torch.no_grad():
         sae64 = _as_float64(sae)
-        z = sae64.encode(h)
-        h_hat = sae64.decode(z)
-    fires = (z > 0).any(0)
+        z = sae64._encode(h)  # encode and decode without the input checks (h is ours)
+        h_hat = z @ sae64.W_dec + sae64.b_dec
+    active = (z > 0).double()  # [n_samples, d_sae]
+    firing = active.mean(0)
+    fires = firing > 0
     best, latent = best_cosines(W_true, sae64.W_dec, fires)
-    on = x[:, keep] > 0  # [n_samples, r]
+    present = (x > 0).double()  # [n_samples, n_features]
+    on = present[:, keep]  # the represented features that are active
     fvu = float(((h - h_hat) ** 2).sum() / ((h - h.mean(0)) ** 2).sum().clamp(min=1e-300))
-    single = ((x > 0).sum(-1) == 1) & on.any(-1)  # exactly one feature active, and it is represented
+    single = (present.sum(-1) == 1) & (on.sum(-1) == 1)  # exactly one feature active, and it is represented
     if bool(single.any()):
         U = W_true.double() / W_true.double().norm(dim=-1, keepdim=True)
-        which = on[single].double().argmax(-1)
+        which = on[single].argmax(-1)
         along = (h_hat[single] * U[which]).sum(-1)  # h_hat . W^_i
         true = (h[single] * U[which]).sum(-1)  # h . W^_i = x_i ||W_i||
         shrink = float(along.sum() / true.sum())
@@ -361,9 +364,8 @@ def score_sae(
         shrink = math.nan
     return SAEScores(
         mmcs=float(best.mean()) if len(best) else math.nan, worst=float(best.min()) if len(best) else math.nan,
-        dead=int((~fires).sum()), d_sae=sae.d_sae, l0=float((z > 0).sum(-1).double().mean()),
-        true_l0=float(on.sum(-1).double().mean()), fvu=fvu, shrinkage=shrink, best_cosine=best.float(),
-        best_latent=latent, features=keep, firing=(z > 0).double().mean(0).float(),
+        dead=int((~fires).sum()), d_sae=sae.d_sae, l0=float(active.sum(-1).mean()), true_l0=float(on.sum(-1).mean()),
+        fvu=fvu, shrinkage=shrink, best_cosine=best.float(), best_latent=latent, features=keep, firing=firing.float(),
     )
 
 
