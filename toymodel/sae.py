@@ -55,8 +55,9 @@ from .validate import (
 
 __all__ = [
     "DEFAULT_L1_COEFF", "DEFAULT_SAE_BATCH", "DEFAULT_SAE_LR", "DEFAULT_SAE_STEPS", "DECAY_FRACTION", "EVAL_SAMPLES",
-    "RESAMPLE_AT", "RESAMPLE_BELOW", "SAE_KINDS", "SAEScores", "SparseAutoencoder", "best_cosines", "check_kind",
-    "hidden_activations", "kth_largest", "lr_at", "mmcs", "score_sae", "score_snapshots", "train_sae", "true_features",
+    "RESAMPLE_AT", "RESAMPLE_BELOW", "SAE_KINDS", "SAEScores", "SparseAutoencoder", "best_cosines", "check_sae_kind",
+    "hidden_activations", "kth_largest", "mmcs", "sae_lr_at", "score_sae", "score_snapshots", "train_sae",
+    "true_features",
 ]
 
 SAE_KINDS = ("l1", "topk")
@@ -91,7 +92,7 @@ class SparseAutoencoder(nn.Module):
                  dtype: torch.dtype | str | None = None) -> None:
         super().__init__()
         self.d_in, self.d_sae = check_positive_int("d_in", d_in), check_positive_int("d_sae", d_sae)
-        self.kind, self.k = check_kind(kind, k, d_sae)
+        self.kind, self.k = check_sae_kind(kind, k, d_sae)
         dtype = check_dtype(dtype)
         check_memory(3 * 8.0 * d_in * d_sae, f"d_in={d_in} x d_sae={d_sae}")
         g = torch.Generator().manual_seed(check_seed(seed))
@@ -183,7 +184,7 @@ def kth_largest(z: torch.Tensor, k: int) -> torch.Tensor:
     return z.amax(-1, keepdim=True)
 
 
-def check_kind(kind: object, k: object, d_sae: int) -> tuple[str, int | None]:
+def check_sae_kind(kind: object, k: object, d_sae: int) -> tuple[str, int | None]:
     """(kind, k) checked: kind in SAE_KINDS; k an integer in [1, d_sae] for "topk", None for "l1"."""
     if not isinstance(kind, str) or kind not in SAE_KINDS:
         raise ValueError(f"kind must be one of {SAE_KINDS}, got {kind!r}")
@@ -395,7 +396,7 @@ def _as_float64(sae: SparseAutoencoder) -> SparseAutoencoder:
 # ------------------------------------------------------------------------------------------------- training
 
 
-def lr_at(t: int, steps: int, lr: float) -> float:
+def sae_lr_at(t: int, steps: int, lr: float) -> float:
     """Adam's learning rate at step t of `steps`: constant, then linear decay to 0 over the last DECAY_FRACTION."""
     decay_start = int(steps * (1.0 - DECAY_FRACTION))
     if t < decay_start:
@@ -439,7 +440,7 @@ def train_sae(
     """
     W, instance = _instance_weights(model, instance)
     p = _density(density, W.shape[0])
-    kind, k = check_kind(kind, k, check_positive_int("d_sae", d_sae))
+    kind, k = check_sae_kind(kind, k, check_positive_int("d_sae", d_sae))
     if kind == "topk" and l1_coeff is not None:
         raise ValueError(f"a TopK SAE has no L1 term: leave l1_coeff None, got {l1_coeff!r}")
     l1 = 0.0 if kind == "topk" else check_in_range(
@@ -477,7 +478,7 @@ def train_sae(
             loss.backward()
             sae.remove_parallel_gradient()  # the rows stay unit norm: step only along the sphere
             for group in opt.param_groups:
-                group["lr"] = lr_at(t, steps, lr)
+                group["lr"] = sae_lr_at(t, steps, lr)
             opt.step()
             sae.normalize_decoder()
             if resample_steps:

@@ -25,7 +25,7 @@ from ..sae import (
     DEFAULT_SAE_STEPS,
     SAEScores,
     SparseAutoencoder,
-    check_kind,
+    check_sae_kind,
     score_sae,
     train_sae,
 )
@@ -216,7 +216,7 @@ def sae_sweep(configs: Sequence[SAEConfig] | None = None, *, toy_models: dict[st
     for c in configs:
         if c.model not in toy_models:
             raise ValueError(f"config.model must be one of {sorted(toy_models)}, got {c.model!r}")
-        check_kind(c.kind, c.k, c.d_sae)
+        check_sae_kind(c.kind, c.k, c.d_sae)
         sae = _train(toy_models[c.model], density, c, steps, progress)
         params = {name: getattr(sae, name).detach().clone() for name in _PARAMS}
         runs.append(SAERun(c, params, score_sae(sae, toy_models[c.model], density)))
