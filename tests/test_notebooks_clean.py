@@ -21,10 +21,11 @@ EXPECTED = [
     "02_sparse_vs_dense.ipynb",
     "03_feature_importance.ipynb",
     "04_dimensionality_sweep.ipynb",
-    "05_phase_diagram.ipynb",  # 05-08: the optional "going further" notebooks
+    "05_phase_diagram.ipynb",  # 05-09: the optional "going further" notebooks
     "06_feature_geometry.ipynb",
     "07_privileged_basis.ipynb",
     "08_correlated_features.ipynb",
+    "09_sparse_autoencoders.ipynb",
 ]
 RERUN = "re-execute it with: python tools/run_notebooks.py"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"

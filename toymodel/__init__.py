@@ -5,8 +5,9 @@ Elhage et al. (2022), "Toy Models of Superposition", transformer-circuits.pub/20
 The course's API is importable from here: the models and their data, training, every measure of
 toymodel.metrics, the experiments and the types they return, and the course outline's four figures.
 The going-further science lives in toymodel.phase, toymodel.geometry, toymodel.neurons,
-toymodel.computation and toymodel.correlated; the figures in toymodel.visualize, the explorers in
-toymodel.widgets (imported on its own: it needs ipywidgets), the self-checks in toymodel.exercises.
+toymodel.computation, toymodel.correlated and toymodel.sae (sparse autoencoders, notebook 09); the figures in
+toymodel.visualize, the explorers in toymodel.widgets (imported on its own: it needs ipywidgets), the self-checks in
+toymodel.exercises.
 """
 
 __version__ = "0.1.0"  # before the imports: experiments.geometry records it in the files it saves
@@ -38,6 +39,7 @@ from .experiments import (  # noqa: E402
     small_polytopes,
     sparse_vs_dense,
 )
+from .experiments.sae import SAESweep, load_sae_sweep  # noqa: E402
 from .metrics import (  # noqa: E402
     REPRESENTED_THRESHOLD,
     compute_feature_interference,
@@ -50,6 +52,7 @@ from .metrics import (  # noqa: E402
     superposition,
 )
 from .model import ToyModel, reconstruction_loss  # noqa: E402
+from .sae import SAEScores, SparseAutoencoder, mmcs, score_sae, train_sae  # noqa: E402
 from .sweeps import AbsSweep, DensitySweep, PhaseDiagram, SetSweep, Sweep  # noqa: E402
 from .train import Recipe, TrainResult, evaluate_loss, train_toy_model  # noqa: E402
 from .visualize import (  # noqa: E402
@@ -74,6 +77,8 @@ __all__ = [
     "basic_superposition", "computation_sweep", "correlated_features", "dimensionality_sweep",
     "feature_geometry_run", "feature_importance", "learning_dynamics", "load_feature_geometry",
     "nonuniform_superposition", "phase_diagram", "privileged_basis", "small_polytopes", "sparse_vs_dense",
+    # sparse autoencoders on the toy model (notebook 09; the rest: toymodel.sae, toymodel.experiments.sae)
+    "SAEScores", "SAESweep", "SparseAutoencoder", "load_sae_sweep", "mmcs", "score_sae", "train_sae",
     # the course outline's figures (the rest: toymodel.visualize)
     "compare_models", "plot_feature_embeddings_2d", "plot_feature_norms", "plot_interference_matrix",
 ]

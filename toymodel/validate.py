@@ -54,8 +54,10 @@ def check_positive_int(name: str, value: object) -> int:
 
 def check_positive_ints(name: str, values: object) -> list[int]:
     """A non-empty sequence of positive integers (e.g. model sizes), as a list of Python ints."""
-    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__") or not len(out := list(values)):
-        raise ValueError(f"{name} must be a non-empty sequence of positive integers, got {shown(values)}")
+    if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
+        raise ValueError(f"{name} must be a sequence of positive integers, got {shown(values)}")
+    if not (out := list(values)):
+        raise ValueError(f"{name} must hold at least one positive integer, got {shown(values)}")
     return [check_positive_int(f"{name} entry", v) for v in out]
 
 

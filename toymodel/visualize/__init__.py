@@ -18,6 +18,7 @@ Apply the same look to your own figures with `use_style()` or `with style(): ...
     geometry   notebook 06: D* vs 1/(1-S), D_i fraction lines, geometry graph, 3-D polytopes
     neurons    notebook 07: W as features x neurons, stacked neuron plots, monosemantic counts
     correlated notebook 08: feature sets in 2-D, the non-uniform families' losses, learning dynamics
+    sae        notebook 09: an SAE's latents over the features, best cosines, MMCS in training, the SAE sweep
 
 This package exports the figure API and the palettes; the modules' internal building blocks stay in them.
 """
@@ -68,6 +69,7 @@ from .phase import (
     plot_phase_map,
     plot_weights_1d,
 )
+from .sae import plot_best_cosines, plot_mmcs_over_training, plot_sae_directions, plot_sae_sweep
 from .summary import (
     plot_dimensions_per_feature,
     plot_feature_dimensionality,
@@ -99,4 +101,6 @@ __all__ = [
     "plot_neuron_weights", "plot_neuron_stack", "plot_monosemantic_vs_density",
     # notebook 08
     "plot_set_embedding_2d", "plot_family_losses", "plot_dimensionality_over_training", "plot_loss_over_training",
+    # notebook 09
+    "plot_sae_directions", "plot_best_cosines", "plot_mmcs_over_training", "plot_sae_sweep",
 ]

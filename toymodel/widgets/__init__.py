@@ -23,6 +23,7 @@ Nothing leaks into the cell's own outputs (no pyplot figure is created).  The li
     geometry    notebook 06: GeometryExplorer
     neurons     notebook 07: NeuronExplorer
     correlated  notebook 08: SetExplorer, RatioExplorer, TrainingScrubber
+    sae         notebook 09: SAEExplorer, SAETrainingScrubber
 """
 
 from .core import HiddenSizeExplorer, ImportanceExplorer, LiveRetrainer, SparsityExplorer
@@ -31,10 +32,12 @@ from .explorer import DensityExplorer, Explorer, density_options
 from .geometry import GeometryExplorer
 from .neurons import NeuronExplorer
 from .phase import PhaseExplorer
+from .sae import SAEExplorer, SAETrainingScrubber
 
 __all__ = [
     "Explorer", "DensityExplorer", "density_options",
     "SparsityExplorer", "ImportanceExplorer", "HiddenSizeExplorer", "LiveRetrainer",
     "PhaseExplorer", "GeometryExplorer", "NeuronExplorer",
     "SetExplorer", "RatioExplorer", "TrainingScrubber",
+    "SAEExplorer", "SAETrainingScrubber",
 ]
