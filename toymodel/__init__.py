@@ -21,9 +21,10 @@ from .data import (  # noqa: E402
     geometric_importance,
     importance_label,
 )
-from .experiments import (  # noqa: E402
+from .experiments import (  # noqa: E402  # noqa: E402
     GeometryRun,
     NonUniformRun,
+    SAESweep,
     TrainingRun,
     basic_superposition,
     computation_sweep,
@@ -33,13 +34,13 @@ from .experiments import (  # noqa: E402
     feature_importance,
     learning_dynamics,
     load_feature_geometry,
+    load_sae_sweep,
     nonuniform_superposition,
     phase_diagram,
     privileged_basis,
     small_polytopes,
     sparse_vs_dense,
 )
-from .experiments.sae import SAESweep, load_sae_sweep  # noqa: E402
 from .metrics import (  # noqa: E402
     REPRESENTED_THRESHOLD,
     compute_feature_interference,

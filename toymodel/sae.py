@@ -37,10 +37,10 @@ import math
 import torch
 from torch import nn
 
-from .data import ProbabilityLike, as_density_tensor, sparse_from_uniform
+from .data import ProbabilityLike, as_density_tensor, sparse
 from .metrics import REPRESENTED_THRESHOLD
 from .model import ToyModel
-from .train import show_progress, torch_threads
+from .runs import show_progress, torch_threads
 from .validate import (
     check_dtype,
     check_finite,
@@ -234,14 +234,14 @@ def hidden_activations(
     p = _density(density, W.shape[0])
     batch_size = check_positive_int("batch_size", batch_size)
     check_memory(8.0 * batch_size * (W.shape[0] + W.shape[1]), f"batch_size={batch_size}")
-    return _sample_hidden(W.to(check_dtype(dtype)), -1.0 / p, batch_size, generator, model.kind)
+    return _sample_hidden(W.to(check_dtype(dtype)), 1.0 / p, batch_size, generator, model.kind)
 
 
-def _sample_hidden(W: torch.Tensor, neg_inv_p: torch.Tensor, batch_size: int, generator: torch.Generator | None,
+def _sample_hidden(W: torch.Tensor, inv_p: torch.Tensor, batch_size: int, generator: torch.Generator | None,
                    kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """hidden_activations without the checks: W [n, m] in the dtype wanted, neg_inv_p = -1/p [n]."""
+    """hidden_activations without the checks: W [n, m] in the dtype wanted, inv_p = 1/p [n]."""
     u = torch.rand((batch_size, W.shape[0]), generator=generator, dtype=torch.float32)
-    x = sparse_from_uniform(u, neg_inv_p).to(W.dtype)
+    x = sparse(u, inv_p).to(W.dtype)
     h = x @ W
     return x, (torch.relu(h) if kind == "relu_hidden" else h)
 
@@ -342,7 +342,7 @@ def score_sae(
     keep, W_true = true_features(model, instance)
     g = torch.Generator().manual_seed(check_seed(seed))
     W64 = W.double()
-    x, h = _sample_hidden(W64, -1.0 / p, n_samples, g, model.kind)
+    x, h = _sample_hidden(W64, 1.0 / p, n_samples, g, model.kind)
     with torch.no_grad():
         sae64 = _as_float64(sae)
         z = sae64._encode(h)  # encode and decode without the input checks (h is ours)
@@ -459,7 +459,7 @@ def train_sae(
     sae = SparseAutoencoder(W.shape[1], d_sae, kind, k, seed=seed, dtype=dtype)
     opt = torch.optim.Adam(sae.parameters(), lr=lr, fused=True)  # fused: one kernel, 4x faster here
     data = torch.Generator().manual_seed(seed + 1)  # the data stream, apart from the initialisation's
-    W_data, neg_inv_p = W.to(dtype), -1.0 / p
+    W_data, inv_p = W.to(dtype), 1.0 / p
     resample_steps = {int(f * steps) for f in RESAMPLE_AT} if resample_dead else set()
     fired = torch.zeros(d_sae, dtype=torch.float64)  # how often each latent fired since the last resampling check
     window_start = 0
@@ -470,7 +470,7 @@ def train_sae(
         for t in range(steps):
             if every is not None and t % every == 0:
                 snaps.append((t, _parameters(sae)))
-            _, h = _sample_hidden(W_data, neg_inv_p, batch_size, data, model.kind)
+            _, h = _sample_hidden(W_data, inv_p, batch_size, data, model.kind)
             z = sae._encode(h)  # sae.encode(h) without the input checks
             h_hat = z @ sae.W_dec + sae.b_dec
             loss = ((h - h_hat) ** 2).sum(-1).mean() + l1 * z.sum(-1).mean()
@@ -491,7 +491,7 @@ def train_sae(
                 log_loss.append(float(loss.detach()))
             if t + 1 in resample_steps:
                 rare = fired < RESAMPLE_BELOW * batch_size * (t + 1 - window_start)
-                sae.n_resampled += _resample(sae, opt, rare, W_data, neg_inv_p, model.kind, data)
+                sae.n_resampled += _resample(sae, opt, rare, W_data, inv_p, model.kind, data)
                 fired.zero_()
                 window_start = t + 1
             if bar is not None and (t + 1) % 100 == 0:
@@ -524,12 +524,12 @@ def _progress_bar(progress: bool | None, steps: int):
 
 @torch.no_grad()
 def _resample(sae: SparseAutoencoder, opt: torch.optim.Optimizer, dead: torch.Tensor, W: torch.Tensor,
-              neg_inv_p: torch.Tensor, kind: str, generator: torch.Generator) -> int:
+              inv_p: torch.Tensor, kind: str, generator: torch.Generator) -> int:
     """Give the dead latents new directions (see train_sae's resample_dead); return how many were resampled."""
     idx = dead.nonzero().flatten()
     if len(idx) == 0:
         return 0
-    _, h = _sample_hidden(W, neg_inv_p, 8 * DEFAULT_SAE_BATCH, generator, kind)
+    _, h = _sample_hidden(W, inv_p, 8 * DEFAULT_SAE_BATCH, generator, kind)
     err = ((h - sae(h)) ** 2).sum(-1)
     if float(err.sum()) <= 0:
         return 0

@@ -15,17 +15,19 @@ together in one run (best of `n_seeds` initialisations per instance; see seeds_f
     geometry    notebook 06: the uniform-superposition run (train / save / load), small polytopes
     neurons     notebook 07: privileged basis, computation in superposition
     correlated  notebook 08: feature sets, non-uniform superposition, learning dynamics
+    sae         notebook 09: sparse autoencoders on trained toy models (a precomputed sweep, train / save / load)
 """
 
 from ..sweeps import AbsSweep, DensitySweep, PhaseDiagram, SetSweep, Sweep
-from . import core, correlated, geometry, neurons, phase
+from . import core, correlated, geometry, neurons, phase, sae
 from .core import *  # noqa: F401,F403
 from .correlated import *  # noqa: F401,F403
 from .geometry import *  # noqa: F401,F403
 from .neurons import *  # noqa: F401,F403
 from .phase import *  # noqa: F401,F403
+from .sae import *  # noqa: F401,F403
 
 __all__ = [
     "AbsSweep", "DensitySweep", "PhaseDiagram", "SetSweep", "Sweep",  # the result types, from toymodel.sweeps
-    *core.__all__, *phase.__all__, *geometry.__all__, *neurons.__all__, *correlated.__all__,
+    *core.__all__, *phase.__all__, *geometry.__all__, *neurons.__all__, *correlated.__all__, *sae.__all__,
 ]
