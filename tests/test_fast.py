@@ -121,3 +121,26 @@ def test_adamw_matches_torch_optim_adamw():
     assert torch.allclose(p_ours, p_torch.detach(), atol=1e-6)
 
 
+
+
+def _big_allocations(train, steps: int, n_bytes: int) -> int:
+    from torch.profiler import ProfilerActivity, profile
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        train(steps)
+    return sum(1 for e in prof.events() if e.name in ("aten::empty", "aten::empty_strided")
+               and e.cpu_memory_usage >= n_bytes)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_a_fast_training_step_allocates_no_batch_sized_tensor(dtype):
+    """Every step reuses its buffers (Workspace, the streams): more steps, no more batch-sized allocations.  A
+    per-step one (e.g. a float32 draw cast to float64, a mask cast to the batch's dtype) made glibc keep freed
+    memory, and notebook 07's kernel peaked at 0.5-1 GB instead of ~0.4 GB at random."""
+    from toymodel import AbsValueModel, train_abs_model
+    rows, n, batch = 4, 20, 1024
+    n_bytes = rows * n * batch * torch.finfo(dtype).bits // 8 // 2  # half a batch buffer: masks and casts too
+    toy = lambda steps: train_toy_model(ToyModel(n, 3, 2, seed=0, dtype=dtype), 0.1, steps=steps, n_seeds=2)  # noqa: E731
+    abs_ = lambda steps: train_abs_model(AbsValueModel(n, 6, 2, seed=0, dtype=dtype), 0.1, steps=steps,  # noqa: E731
+                                         n_seeds=2)
+    for train in (toy, abs_):
+        assert _big_allocations(train, 40, n_bytes) == _big_allocations(train, 10, n_bytes)

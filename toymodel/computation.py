@@ -104,8 +104,8 @@ def signed_features(batch_size: int, n_features: int, density: ProbabilityLike, 
 
 def _signed(v: torch.Tensor, out: torch.Tensor) -> torch.Tensor:
     """FeatureStream's batch v (0, or u / p uniform on [0, 1) where kept) -> 0, or 2 v - 1 on [-1, 1)."""
-    torch.mul(v, 2.0, out=out).sub_(1.0)
-    return out.mul_(v > 0)  # v = 0 exactly only where dropped (a kept u = 0 has probability ~2^-24)
+    torch.mul(v, 2.0, out=out).sub_(1.0)  # -1 exactly where dropped (v = 0), above -1 where kept
+    return torch.nn.functional.threshold_(out, -1.0, 0.0)  # in place: no mask allocated every step
 
 
 def abs_loss_and_grads(

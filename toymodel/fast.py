@@ -65,7 +65,10 @@ def stream(p: torch.Tensor, recipe: Any, seed: int, dtype: torch.dtype) -> Calla
     data = FeatureStream(p, recipe.batch_size, seed, dtype)
     neg_inv_p = (-data.inv_p).repeat(recipe.n_seeds, 1)[:, :, None]  # [rows, n, 1]
     out = torch.empty((neg_inv_p.shape[0], *data.shape), device=p.device, dtype=dtype)
-    return lambda: sparse_into(data.uniforms()[None], neg_inv_p, out)
+    if dtype == torch.float32:
+        return lambda: sparse_into(data.uniforms()[None], neg_inv_p, out)
+    u = torch.empty(data.shape, device=p.device, dtype=dtype)  # float32 draws, cast into a buffer: a step
+    return lambda: sparse_into(u.copy_(data.uniforms())[None], neg_inv_p, out)  # allocates no tensor
 
 
 def loss_and_grads(
