@@ -3,8 +3,8 @@
     python benchmarks/bench_widgets.py
 
 Every explorer draws the figure of every slider setting once, when its cell runs (the browser then picks the
-frame: a slider move costs no kernel time at all). Trains the experiments' sweeps once (default settings;
-notebook 06 loads its precomputed run), then, for each explorer, prints how many frames it drew, the cell
+frame: a slider move costs no kernel time at all). Trains the experiments' sweeps once, as the notebooks call them
+(notebooks 06 and 09 load their precomputed runs), then, for each explorer, prints how many frames it drew, the cell
 time (the construction), the time per frame, and the PNG bytes its frames add to the notebook. Budgets:
 6 s a cell, 3 MB a notebook. A slider move in Python (what a live kernel does on top of the browser's own
 switch) only selects: its time is printed too.
@@ -22,7 +22,7 @@ matplotlib.use("Agg")
 import ipywidgets  # noqa: E402
 import torch  # noqa: E402
 
-from toymodel import experiments, widgets  # noqa: E402
+from toymodel import experiments, train_sae, widgets  # noqa: E402
 
 __all__ = ["measure", "main"]
 
@@ -56,10 +56,15 @@ def main() -> None:
     measure("SparsityExplorer 01", lambda: widgets.SparsityExplorer(basic))
     paper = experiments.sparse_vs_dense(progress=False)
     measure("SparsityExplorer 02", lambda: widgets.SparsityExplorer(paper))
-    grid = experiments.feature_importance(progress=False)
-    measure("ImportanceExplorer", lambda: widgets.ImportanceExplorer(grid))
-    dims = experiments.dimensionality_sweep(progress=False)
-    measure("HiddenSizeExplorer", lambda: widgets.HiddenSizeExplorer(dims, density=0.3))
+    grid = experiments.feature_importance(
+        importance_decays=(1.0, 0.8, 0.7, 0.5), densities=(1.0, 0.3, 0.1, 0.03, 0.01), progress=False
+    )
+    measure("ImportanceExplorer", lambda: widgets.ImportanceExplorer(grid, importance_decay=0.7, density=1.0))
+    dims = experiments.dimensionality_sweep(
+        hidden_sizes=(1, 2, 3, 4, 6, 8), densities=(1.0, 0.3, 0.1, 0.03), progress=False
+    )
+    narrow = {m: dims[m] for m in (1, 2, 3, 4)}
+    measure("HiddenSizeExplorer", lambda: widgets.HiddenSizeExplorer(narrow, n_hidden=2, density=0.1))
     d2 = experiments.phase_diagram(2, progress=False)
     measure("PhaseExplorer 2->1", lambda: widgets.PhaseExplorer(d2, ratio=1.0, density=0.3))
     d3 = experiments.phase_diagram(3, n_ratios=10, n_densities=10, progress=False)
@@ -78,6 +83,15 @@ def main() -> None:
     measure("SetExplorer", lambda: widgets.SetExplorer(sets, name="3 correlated pairs", density=0.05))
     run = experiments.learning_dynamics(progress=False)
     measure("TrainingScrubber", lambda: widgets.TrainingScrubber(run, every=8, step=1440, until=3200))
+    sweep = experiments.load_sae_sweep()  # notebook 09
+    pentagon = sweep.toy_model("pentagon")
+    sae5 = train_sae(pentagon, 0.05, d_sae=5, seed=0, snapshot_every=100, progress=False)
+    base5 = sweep.untrained("pentagon", 5)
+    measure(
+        "SAETrainingScrubber",
+        lambda: widgets.SAETrainingScrubber(sae5, pentagon, 0.05, baseline=base5, until=1000),
+    )
+    measure("SAEExplorer", lambda: widgets.SAEExplorer(sweep, d_sae=40, l1_coeff=0.3))
 
 
 if __name__ == "__main__":
