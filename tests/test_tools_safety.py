@@ -349,6 +349,18 @@ PLACES = {  # name: (the folder, given the fake home and a fake git repository, 
 }
 
 
+def test_a_folder_holding_the_course_and_the_home_folder_names_the_course(monkeypatch):
+    """Wherever the checkout lives (CI clones it into /tmp, beside pytest's own tmp folders, which hold the tests'
+    fake home folders), a folder that holds both is refused for the course's repository; the home folder itself
+    is still 'your home folder', even when the course lives inside it."""
+    from toymodel.outputs import protected_reason
+
+    monkeypatch.setenv("HOME", str(REPO.parent / "a-home-beside-the-course"))
+    assert protected_reason(REPO.parent) == f"contains the course's repository {REPO}"
+    monkeypatch.setenv("HOME", str(REPO.parent))
+    assert protected_reason(REPO.parent) == "is your home folder"
+
+
 @pytest.mark.parametrize("tool", ["cli", "site"])
 @pytest.mark.parametrize("place", PLACES)
 def test_tools_refuse_folders_that_hold_the_users_work(tmp_path: Path, monkeypatch, capsys, quick_cli,

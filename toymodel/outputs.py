@@ -133,12 +133,12 @@ def _sha256(data: bytes) -> str:
 
 
 def _protected_places() -> list[tuple[Path, str]]:
-    places = [(Path("/").resolve(), "the root folder")]
-    with suppress(RuntimeError, KeyError):  # no HOME and no password entry: no home folder to protect
-        places.append((Path.home().resolve(), "your home folder"))
+    places = []
     if (_CHECKOUT / "notebooks").is_dir():
         places += [(_CHECKOUT, "the course's repository"), (_CHECKOUT / "notebooks", "the course's notebooks folder")]
-    return places
+    with suppress(RuntimeError, KeyError):  # no HOME and no password entry: no home folder to protect
+        places.append((Path.home().resolve(), "your home folder"))
+    return [*places, (Path("/").resolve(), "the root folder")]
 
 
 def protected_reason(folder: Path) -> str | None:
@@ -146,9 +146,11 @@ def protected_reason(folder: Path) -> str | None:
     /x", ...), or None.  Refused: /, the home folder, a git repository's root, the course's checkout and its
     notebooks/, and any folder containing one of them (symbolic links resolved)."""
     real = Path(folder).expanduser().resolve()
-    for place, what in _protected_places():
+    places = _protected_places()
+    for place, what in places:
         if real == place:
             return f"is {what}"
+    for place, what in places:  # the course's checkout first: a folder can hold both it and the home folder
         if real in place.parents:
             return f"contains {what} {place}"
     if (real / ".git").exists():
