@@ -1,6 +1,8 @@
 """The fast path (toymodel/fast.py) against the reference loop (train.train_reference): one step gives autograd's
 gradient and torch.optim.AdamW's update, and a whole run from the same seed gives the same weights."""
 
+import re
+
 import pytest
 import torch
 
@@ -88,6 +90,16 @@ def test_reconstruction_loss_is_the_papers_formula():
     assert torch.allclose(reconstruction_loss(x, x_hat, imp, per_instance=True), per)
     assert torch.allclose(reconstruction_loss(x, x_hat, imp), per.sum())  # summed over instances
     assert reconstruction_loss(x, x, imp) == 0
+
+
+@pytest.mark.parametrize("x_hat, says", [
+    (torch.zeros(7, 3, 5), "got (7, 3, 4) and (7, 3, 5)"),  # one feature too many
+    (torch.zeros(7, 4), "got (7, 3, 4) and (7, 4)"),  # no instance axis
+    (torch.zeros(7, 3, 4).numpy(), "x_hat must be a torch.Tensor"),
+])
+def test_reconstruction_loss_names_a_wrong_input(x_hat, says):
+    with pytest.raises((ValueError, TypeError), match=re.escape(says)):
+        reconstruction_loss(torch.zeros(7, 3, 4), x_hat, torch.ones(4))
 @pytest.mark.parametrize("kind", ["relu_output", "linear", "relu_hidden"])
 def test_analytic_gradient_matches_autograd(kind):
     g = torch.Generator().manual_seed(0)

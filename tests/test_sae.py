@@ -271,6 +271,7 @@ def test_l1_finds_the_pentagon_with_five_latents(pentagon):
     ({"resample_dead": "yes"}, "resample_dead must be True or False"),
     ({"snapshot_every": 0}, "snapshot_every must be a positive integer"),
     ({"dtype": torch.int64}, "dtype must be torch.float32 or torch.float64"),
+    ({"d_sae": 10**12}, r"batch_size=1024 x d_sae=1000000000000 needs about .* GB of memory"),  # names d_sae
 ])
 def test_train_sae_names_the_bad_argument(pentagon, kwargs, match):
     args = {"d_sae": 5, **kwargs}

@@ -135,5 +135,9 @@ def reconstruction_loss(x: torch.Tensor, x_hat: torch.Tensor, importance: torch.
     Returns a scalar (instances never interact, so the sum trains each on its own loss), or with per_instance
     the [n_instances] terms of that sum.  Importance weights the error; it never scales the inputs.
     """
+    check_float_tensor("x", x), check_float_tensor("x_hat", x_hat)
+    if x.shape != x_hat.shape or x.ndim != 3:
+        raise ValueError(f"x and x_hat must both be [batch, n_instances, n_features], got {tuple(x.shape)} and "
+                         f"{tuple(x_hat.shape)}")
     per = (importance * (x - x_hat) ** 2).mean(dim=(0, 2))  # [n_instances]
     return per if per_instance else per.sum()

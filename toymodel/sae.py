@@ -336,7 +336,8 @@ def score_sae(
         raise ValueError(f"the SAE reads d_in={sae.d_in} but the toy model has n_hidden={W.shape[1]}")
     p = _density(density, W.shape[0])
     n_samples = check_positive_int("n_samples", n_samples)
-    check_memory(8.0 * n_samples * (2 * W.shape[0] + 3 * W.shape[1] + 3 * sae.d_sae), f"n_samples={n_samples}")
+    check_memory(8.0 * n_samples * (2 * W.shape[0] + 3 * W.shape[1] + 3 * sae.d_sae),
+                 f"n_samples={n_samples} x d_sae={sae.d_sae}")
     for name in ("W_enc", "b_enc", "W_dec", "b_dec"):
         check_finite(f"sae.{name}", getattr(sae, name).detach())
     keep, W_true = true_features(model, instance)
@@ -454,7 +455,8 @@ def train_sae(
         raise ValueError(f"resample_dead must be True or False, got {resample_dead!r}")
     dtype = check_dtype(dtype)
     seed = check_seed(seed)
-    check_memory(8.0 * batch_size * (2 * W.shape[0] + 4 * W.shape[1] + 6 * d_sae), f"batch_size={batch_size}")
+    check_memory(8.0 * batch_size * (2 * W.shape[0] + 4 * W.shape[1] + 6 * d_sae),
+                 f"batch_size={batch_size} x d_sae={d_sae}")
 
     sae = SparseAutoencoder(W.shape[1], d_sae, kind, k, seed=seed, dtype=dtype)
     opt = torch.optim.Adam(sae.parameters(), lr=lr, fused=True)  # fused: one kernel, 4x faster here
