@@ -19,8 +19,8 @@ from .model import ToyModel, xavier_normal
 from .validate import check_finite, check_float_tensor, check_instance, check_memory
 
 __all__ = ["EVAL_BATCHES", "TrainResult", "TrainingLog", "check_diverged", "check_importance", "check_parameters",
-           "check_widths", "derived_seeds", "keep_best", "plan_memory", "show_progress", "torch_threads",
-           "toy_copies"]
+           "check_widths", "derived_seeds", "keep_best", "plan_memory", "progress_bar", "show_progress",
+           "torch_threads", "toy_copies"]
 
 EVAL_BATCHES = 8  # the final loss is measured on EVAL_BATCHES x batch_size fresh samples
 
@@ -74,7 +74,7 @@ class TrainingLog:
         self.steps: list[int] = []
         self.losses: list[torch.Tensor] = []
         self.snapshots: dict[str, list] = {"step": [], "loss": [], **{name: [] for name in names}}
-        self.bar = _progress_bar(recipe.progress, recipe.steps)
+        self.bar = progress_bar(recipe.progress, recipe.steps)
 
     def wants_loss(self, t: int) -> bool:
         """Whether step t is logged (or snapshot): only then is its loss computed."""
@@ -198,9 +198,10 @@ def show_progress(progress: bool | None) -> bool:
     return "ipykernel" in sys.modules if progress is None else bool(progress)
 
 
-def _progress_bar(progress: bool | None, steps: int):
+def progress_bar(progress: bool | None, steps: int, desc: str = "training"):
+    """A tqdm bar over `steps` when show_progress(progress), else None."""
     if not show_progress(progress):
         return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=steps, desc="training", unit="step", delay=1.0, leave=False)
+    return tqdm(total=steps, desc=desc, unit="step", delay=1.0, leave=False)

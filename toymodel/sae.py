@@ -38,9 +38,9 @@ import torch
 from torch import nn
 
 from .data import ProbabilityLike, as_density_tensor, sparse
-from .metrics import REPRESENTED_THRESHOLD
+from .metrics import REPRESENTED_THRESHOLD, represented, unit_rows
 from .model import ToyModel
-from .runs import show_progress, torch_threads
+from .runs import progress_bar, torch_threads
 from .validate import (
     check_dtype,
     check_finite,
@@ -251,7 +251,7 @@ def true_features(model: ToyModel, instance: int = 0,
     """The ground truth an SAE is scored against: (indices [r] of the represented features, ||W_i|| > threshold,
     and their directions W_i [r, n_hidden])."""
     W, _ = _instance_weights(model, instance)
-    keep = (W.norm(dim=-1) > threshold).nonzero().flatten()
+    keep = represented(W, threshold)[0].nonzero().flatten()
     return keep, W[keep]
 
 
@@ -271,9 +271,7 @@ def best_cosines(W_true: torch.Tensor, W_dec: torch.Tensor,
     if W_true.ndim != 2 or W_dec.ndim != 2 or W_true.shape[1] != W_dec.shape[1]:
         raise ValueError(f"W_true [n_true, d] and W_dec [d_sae, d] must share d, got {tuple(W_true.shape)} and "
                          f"{tuple(W_dec.shape)}")
-    U = W_true.double() / W_true.double().norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    D = W_dec.double() / W_dec.double().norm(dim=-1, keepdim=True).clamp(min=1e-12)
-    cos = U @ D.T  # [r, d_sae]
+    cos = unit_rows(W_true.double()) @ unit_rows(W_dec.double()).T  # [r, d_sae]
     if fires is not None:
         if not isinstance(fires, torch.Tensor) or fires.dtype != torch.bool or fires.shape != (W_dec.shape[0],):
             raise ValueError(f"fires must be a bool tensor [d_sae={W_dec.shape[0]}], got {fires!r}")
@@ -467,7 +465,7 @@ def train_sae(
     window_start = 0
     log_every = max(1, steps // 200)
     log_step, log_loss, snaps = [], [], []
-    bar = _progress_bar(progress, steps)
+    bar = progress_bar(progress, steps, desc="training the SAE")
     with torch_threads(1, torch.device("cpu")):
         for t in range(steps):
             if every is not None and t % every == 0:
@@ -514,14 +512,6 @@ def train_sae(
 
 def _parameters(sae: SparseAutoencoder) -> dict[str, torch.Tensor]:
     return {name: getattr(sae, name).detach().clone() for name in ("W_enc", "b_enc", "W_dec", "b_dec")}
-
-
-def _progress_bar(progress: bool | None, steps: int):
-    if not show_progress(progress):
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=steps, desc="training the SAE", unit="step", delay=1.0, leave=False)
 
 
 @torch.no_grad()
